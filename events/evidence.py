@@ -1,0 +1,89 @@
+"""Evidence photos: an annotated full frame and a crop, at rest start, at warn (the two-photo proof), at escalate
+and at clear (the spot after the object left).
+
+The rest-start photos are kept in memory as JPEG bytes until the timer decides: written next to the warn photos if
+a warn comes, thrown away if the object leaves first.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from events.drawing import ALERT, CALM, crop, draw_box, draw_zone, format_dwell, put_label
+from zones.config import CameraConfig
+from zones.dwell import StateChange
+
+JPEG_QUALITY = 88
+
+
+@dataclass
+class Photos:
+    snapshot: bytes
+    crop: bytes
+
+
+class EvidenceWriter:
+    """Photos for one camera's events, written under ``root/evidence/<camera>/``; paths are relative to ``root``."""
+
+    def __init__(self, root: Path, camera: CameraConfig):
+        self.root = Path(root)
+        self.camera = camera
+        self.folder = Path("evidence") / camera.id
+        self._pending: dict[tuple[str, str, str], Photos] = {}
+
+    def take(self, change: StateChange, image: np.ndarray, t: float, origin: datetime | None) -> Photos:
+        """Annotated snapshot and crop of ``change`` on ``image`` (the frame at time ``t``)."""
+        snapshot = image.copy()
+        zone = self.camera.zone(change.zone_id)
+        draw_zone(snapshot, zone.polygon, zone.type, zone.name or zone.id)
+        if change.kind == "clear":
+            label = f"{change.class_name} #{change.object_id} left, last seen {format_dwell(change.t)}"
+            draw_box(snapshot, change.xyxy, label, CALM)
+        else:
+            label = f"{change.class_name} #{change.object_id} {format_dwell(t - change.since_t)}"
+            draw_box(snapshot, change.xyxy, label, ALERT)
+        when = f"{self.camera.id}  t={t:.1f}s"
+        if origin is not None:
+            when += "  " + (origin + timedelta(seconds=t)).isoformat(sep=" ", timespec="seconds")
+        put_label(snapshot, when, (0, snapshot.shape[0]), (40, 40, 40))
+        return Photos(_jpeg(snapshot), _jpeg(crop(image, change.xyxy)))
+
+    def hold(self, change: StateChange, photos: Photos) -> None:
+        self._pending[_key(change)] = photos
+
+    def discard(self, change: StateChange) -> None:
+        self._pending.pop(_key(change), None)
+
+    def save(self, change: StateChange, photos: Photos) -> dict[str, str]:
+        """Write the photos of ``change`` (and, for a warn, the held rest-start photos); returns relative paths."""
+        paths = {"snapshot": self._write(change, change.kind, photos.snapshot),
+                 "crop": self._write(change, f"{change.kind}-crop", photos.crop)}
+        if change.kind == "warn":
+            rest = self._pending.pop(_key(change), None)
+            if rest is not None:
+                paths["rest_snapshot"] = self._write(change, "rest", rest.snapshot)
+                paths["rest_crop"] = self._write(change, "rest-crop", rest.crop)
+        return paths
+
+    def _write(self, change: StateChange, suffix: str, data: bytes) -> str:
+        relative = self.folder / change.zone_id / f"{change.object_id}-{suffix}.jpg"
+        target = self.root / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
+        return relative.as_posix()
+
+
+def _key(change: StateChange) -> tuple[str, str, str]:
+    return change.zone_id, change.rule, change.object_id
+
+
+def _jpeg(image: np.ndarray) -> bytes:
+    ok, data = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
+    if not ok:
+        raise RuntimeError("JPEG encoding failed")
+    return data.tobytes()

@@ -1,0 +1,62 @@
+"""State changes -> events with evidence, written to the store and files before anyone is told."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from datetime import datetime
+
+import numpy as np
+
+from events.evidence import EvidenceWriter
+from events.record import Event, event_from_change
+from events.store import EventStore, JsonlWriter
+from zones.dwell import StateChange
+
+log = logging.getLogger(__name__)
+
+Sink = Callable[[Event], None]
+
+
+class EventRecorder:
+    """Turn one camera's state changes into events.
+
+    ``rest`` changes take photos and hold them; ``drop`` changes discard them; ``warn``, ``escalate`` and ``clear``
+    become events: photos written, then the store, then ``events.jsonl``, then the sinks (notifiers), so nothing
+    announced can be lost.
+    """
+
+    def __init__(self, camera_id: str, evidence: EvidenceWriter, store: EventStore, jsonl: JsonlWriter | None = None,
+                 sinks: Sequence[Sink] = ()):
+        self.camera_id = camera_id
+        self.evidence = evidence
+        self.store = store
+        self.jsonl = jsonl
+        self.sinks = list(sinks)
+        self.already_known = 0
+
+    def record(self, changes: list[StateChange], image: np.ndarray, t: float, origin: datetime | None) -> list[Event]:
+        """Events for ``changes`` (those already stored by an earlier run included, counted in ``already_known``)."""
+        events = []
+        for change in changes:
+            if change.kind == "rest":
+                self.evidence.hold(change, self.evidence.take(change, image, t, origin))
+                continue
+            if change.kind == "drop":
+                self.evidence.discard(change)
+                continue
+            event = event_from_change(change, self.camera_id, origin)
+            event.evidence = self.evidence.save(change, self.evidence.take(change, image, t, origin))
+            new = self.store.add(event)
+            if self.jsonl is not None:
+                self.jsonl.write(event)
+            events.append(event)
+            if not new:
+                self.already_known += 1
+                continue
+            for sink in self.sinks:
+                try:
+                    sink(event)
+                except Exception:  # a broken notifier must not stop detection; the event is already stored
+                    log.exception("%s: sink %r failed for event %s", self.camera_id, sink, event.event_id)
+        return events

@@ -1,0 +1,166 @@
+"""Recorded sources: video files (decoded with PyAV) and folders of still images."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+
+import av
+import cv2
+
+from streams.frames import Frame, Sampler, SourceError
+
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
+
+
+class VideoFile:
+    """Frames of a video file at ``analysis_fps``, timed by their presentation timestamps.
+
+    Every packet is decoded (H.264 cannot skip them), but only sampled frames are converted to BGR, which is where
+    most of the per-frame cost of unused frames would go. ``keyframes_only`` makes the decoder skip everything but
+    key frames (cheap, coarse sampling for long GOPs).
+
+    A corrupt or truncated file yields the frames it has, then raises ``SourceError`` saying what was wrong.
+
+    Example:
+        >>> for frame in VideoFile("street.mp4", analysis_fps=2):  # doctest: +SKIP
+        ...     print(frame.t, frame.image.shape)
+    """
+
+    def __init__(
+        self,
+        path: str | Path,
+        analysis_fps: float = 2.0,
+        origin: datetime | None = None,
+        keyframes_only: bool = False,
+    ):
+        self.path = Path(path)
+        self.analysis_fps = analysis_fps
+        self.origin = origin
+        self.keyframes_only = keyframes_only
+        self.duration: float | None = None
+        self.frame_size: tuple[int, int] | None = None  # width, height
+
+    def probe(self) -> VideoFile:
+        """Read duration and frame size without decoding (for progress bars and zone checks)."""
+        with self._open() as container:
+            stream = container.streams.video[0]
+            self.duration = _duration(container, stream)
+            self.frame_size = (stream.codec_context.width, stream.codec_context.height)
+        return self
+
+    def __iter__(self) -> Iterator[Frame]:
+        with self._open() as container:
+            stream = container.streams.video[0]
+            stream.thread_type = "AUTO"
+            if self.keyframes_only:
+                stream.codec_context.skip_frame = "NONKEY"
+            self.duration = _duration(container, stream)
+            start = float(stream.start_time * stream.time_base) if stream.start_time is not None else 0.0
+            sampler = Sampler(self.analysis_fps)
+            index, last_t, problem, damaged = 0, None, None, 0
+            packets = container.demux(stream)
+            while True:
+                try:
+                    packet = next(packets)
+                except StopIteration:
+                    break
+                except av.FFmpegError as exc:
+                    problem = f"reading stopped with an error ({_reason(exc)})"
+                    break
+                try:
+                    decoded = packet.decode()
+                except av.FFmpegError as exc:
+                    problem = problem or f"some packets could not be decoded ({_reason(exc)})"
+                    continue
+                for frame in decoded:
+                    if frame.pts is None:
+                        continue
+                    t = float(frame.pts * frame.time_base) - start
+                    last_t = t
+                    if frame.is_corrupt:  # the decoder concealed damage: do not analyse guessed pixels
+                        damaged += 1
+                        continue
+                    if sampler.take(t):
+                        yield Frame(frame.to_ndarray(format="bgr24"), t, index, self.origin)
+                        index += 1
+        if damaged:
+            problem = (f"{problem}; " if problem else "") + f"{damaged} damaged frame(s) were skipped"
+        self._check_complete(last_t, problem)
+
+    def _open(self):
+        if not self.path.is_file():
+            raise SourceError(f"{self.path}: no such video file; check the camera's `source:` path")
+        try:
+            container = av.open(str(self.path))
+        except av.FFmpegError as exc:
+            raise SourceError(
+                f"{self.path}: cannot be read as a video ({_reason(exc)}); the file is corrupt or truncated, "
+                "copy or export it again"
+            ) from None
+        if not container.streams.video:
+            container.close()
+            raise SourceError(f"{self.path}: has no video stream; give a video file or an image folder")
+        return container
+
+    def _check_complete(self, last_t: float | None, problem: str | None) -> None:
+        if last_t is None:
+            raise SourceError(f"{self.path}: no frame could be decoded; the file is corrupt, copy or export it again")
+        truncated = self.duration is not None and last_t < self.duration - max(1.0, 3 / self.analysis_fps)
+        if truncated:
+            problem = f"it ends at {last_t:.1f} s of {self.duration:.1f} s" + (f"; {problem}" if problem else "")
+        if problem:
+            raise SourceError(
+                f"{self.path}: damaged or truncated video: {problem}; everything readable was analysed"
+            )
+
+
+class ImageFolder:
+    """Still images in name order, spaced ``1 / analysis_fps`` seconds apart (patrol photos, test sets)."""
+
+    def __init__(self, path: str | Path, analysis_fps: float = 1.0, origin: datetime | None = None):
+        self.path = Path(path)
+        self.analysis_fps = analysis_fps
+        self.origin = origin
+        self.files = sorted(p for p in self.path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+        if not self.files:
+            raise SourceError(f"{self.path}: the folder holds no images ({', '.join(IMAGE_SUFFIXES)})")
+        self.duration = len(self.files) / analysis_fps
+        self.frame_size: tuple[int, int] | None = None
+
+    def probe(self) -> ImageFolder:
+        first = cv2.imread(str(self.files[0]))
+        self.frame_size = None if first is None else (first.shape[1], first.shape[0])
+        return self
+
+    def __iter__(self) -> Iterator[Frame]:
+        unreadable = []
+        for index, file in enumerate(self.files):
+            image = cv2.imread(str(file))
+            if image is None:
+                unreadable.append(file.name)
+                continue
+            yield Frame(image, index / self.analysis_fps, index, self.origin)
+        if unreadable:
+            raise SourceError(f"{self.path}: {len(unreadable)} image(s) could not be read, e.g. {unreadable[0]}")
+
+
+def open_recorded(source: str, analysis_fps: float, origin: datetime | None = None) -> VideoFile | ImageFolder:
+    """A recorded source from a path: a folder of images or a video file."""
+    path = Path(source)
+    if path.is_dir():
+        return ImageFolder(path, analysis_fps, origin)
+    return VideoFile(path, analysis_fps, origin)
+
+
+def _duration(container, stream) -> float | None:
+    if stream.duration is not None:
+        return float(stream.duration * stream.time_base)
+    if container.duration is not None:
+        return container.duration / av.time_base
+    return None
+
+
+def _reason(exc: av.FFmpegError) -> str:
+    return getattr(exc, "strerror", None) or str(exc)

@@ -1,0 +1,1 @@
+"""The command-line layer: ``streetorder process | run | review | evaluate | bench``. Nothing imports it."""

@@ -1,0 +1,3 @@
+from streetorder.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,45 @@
+"""``streetorder``: the command line. Each subcommand lives in its own module with ``add_parser`` and ``run``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from rich.console import Console
+
+from models.registry import ModelNotFoundError
+from streams.frames import SourceError
+from streams.urls import mask_credentials
+from streetorder import process_cmd
+from streetorder.logs import setup_logging
+from zones.config import ConfigError
+
+COMMANDS = (process_cmd,)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="streetorder", description="Street-order enforcement from camera video.")
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for module in COMMANDS:
+        module.add_parser(commands)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    setup_logging(args.verbose)
+    console = Console()
+    if not console.is_terminal:
+        console = Console(width=max(console.width, 140))  # logs and CI: do not squeeze the tables
+    try:
+        return args.run(args, console)
+    except (ConfigError, SourceError, ModelNotFoundError) as exc:
+        Console(stderr=True, soft_wrap=True).print(f"[red]error:[/red] {mask_credentials(exc)}", highlight=False)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,131 @@
+"""``streetorder process``: batch-analyse every recorded source of a config."""
+
+from __future__ import annotations
+
+import argparse
+from collections import Counter
+from datetime import datetime
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from detector.load import BACKENDS, Detector, load_detector
+from events.store import EventStore
+from models.taxonomy import Taxonomy
+from streams.runner import STAGES, CameraReport, process_recorded
+from zones.config import CameraConfig, Config, DetectSettings, load_config
+from zones.rules import RULES
+
+EVENT_TYPES = ("warn", "escalate", "clear")
+
+
+def add_parser(commands: argparse._SubParsersAction) -> None:
+    p = commands.add_parser("process", help="analyse recorded video (every file or image-folder camera)",
+                            description="Analyse every file or image-folder camera of a config and write "
+                                        "OUT/events.jsonl, OUT/events.db and evidence photos.")
+    p.add_argument("--config", required=True, type=Path, help="cameras and zones (YAML)")
+    p.add_argument("--out", required=True, type=Path, help="output folder")
+    p.add_argument("--model", help="model name (yolo11n, yolov8n, ...) or weight file; default: config or yolo11n")
+    p.add_argument("--backend", choices=BACKENDS, help="inference backend (default: onnxruntime)")
+    p.add_argument("--start-time", type=datetime.fromisoformat,
+                   help="wall-clock time at the start of the files (ISO 8601), fills `ts` and enables schedules")
+    p.add_argument("--camera", action="append", help="only this camera id (repeatable)")
+    p.add_argument("--annotate", action="store_true", help="also write OUT/annotated/<camera>.mp4")
+    p.add_argument("--store", help="SQLite file for events (default: config `store:` or OUT/events.db)")
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace, console: Console) -> int:
+    config = load_config(args.config)
+    args.out.mkdir(parents=True, exist_ok=True)
+    store = EventStore(args.store or config.store or args.out / "events.db")
+    detectors = DetectorCache(config, args.model, args.backend)
+    detectors.for_camera(config.cameras[0])  # a missing model fails here, once, before any camera starts
+
+    with Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        TextColumn("{task.fields[frames]} frames"),
+        TextColumn("{task.fields[fps]:.1f} fps"),
+        TimeRemainingColumn(),
+        console=console,
+    ) as progress:
+        tasks: dict[str, int] = {}
+
+        def on_start(camera: CameraConfig, duration: float | None) -> None:
+            tasks[camera.id] = progress.add_task(camera.id, total=duration, frames=0, fps=0.0)
+
+        def on_frame(camera: CameraConfig, frame) -> None:
+            task = progress.tasks[tasks[camera.id]]
+            frames = task.fields["frames"] + 1
+            elapsed = task.elapsed or 1e-9
+            progress.update(tasks[camera.id], completed=frame.t, frames=frames, fps=frames / elapsed)
+
+        reports = process_recorded(config, args.out, detectors.for_camera, store, origin=args.start_time,
+                                   annotate=args.annotate, cameras=args.camera, on_start=on_start,
+                                   on_frame=on_frame)
+    store.close()
+    print_summary(console, reports, args.out)
+    return 1 if any(r.error for r in reports) else 0
+
+
+class DetectorCache:
+    """One detector per distinct model setting, shared by the cameras that use it."""
+
+    def __init__(self, config: Config, model: str | None, backend: str | None):
+        self.config = config
+        self.model = model
+        self.backend = backend
+        self.taxonomy = Taxonomy(config.taxonomy)
+        self._loaded: dict[tuple, Detector] = {}
+
+    def for_camera(self, camera: CameraConfig) -> Detector:
+        settings: DetectSettings = camera.detect or self.config.detect
+        key = (self.model or settings.model, self.backend or settings.backend, settings.confidence, settings.iou,
+               settings.imgsz)
+        if key not in self._loaded:
+            self._loaded[key] = load_detector(key[0], key[1], settings.confidence, settings.iou, settings.imgsz,
+                                              self.taxonomy)
+        return self._loaded[key]
+
+
+def print_summary(console: Console, reports: list[CameraReport], out: Path) -> None:
+    table = Table(title="Events", show_lines=False)
+    table.add_column("camera")
+    table.add_column("frames", justify="right")
+    table.add_column("video", justify="right")
+    for rule in RULES:
+        table.add_column(rule.replace("_", " "), justify="right")
+    for report in reports:
+        counts = Counter((e.rule, e.type) for e in report.events)
+        cells = []
+        for rule in RULES:
+            parts = [f"{counts[rule, kind]} {kind}" for kind in EVENT_TYPES if counts[rule, kind]]
+            cells.append(", ".join(parts) or "-")
+        table.add_row(report.camera_id, str(report.frames), f"{report.media_seconds:.1f} s", *cells)
+    console.print(table)
+
+    timing = Table(title="Frames per second by stage (analysed frames)")
+    timing.add_column("camera")
+    for stage in STAGES:
+        timing.add_column(stage, justify="right")
+    timing.add_column("overall", justify="right")
+    timing.add_column("x real time", justify="right")
+    for report in reports:
+        if not report.frames:
+            continue
+        total = sum(report.seconds.values())
+        cells = [f"{report.frames / s:.0f}" if s > 0 else "-" for s in report.seconds.values()]
+        speed = report.media_seconds / total if total else 0
+        timing.add_row(report.camera_id, *cells, f"{report.frames / total:.1f}", f"{speed:.1f}")
+    console.print(timing)
+
+    known = sum(r.already_known for r in reports)
+    if known:
+        console.print(f"{known} event(s) were already in the store from an earlier run and were not written again.")
+    for report in reports:
+        if report.error:
+            console.print(f"[red]{report.camera_id}: {report.error}[/red]", soft_wrap=True, highlight=False)
+    console.print(f"Events: {out / 'events.jsonl'}   evidence: {out / 'evidence'}")

@@ -1,0 +1,69 @@
+"""One camera's zones, rules and dwell timers, composed: resting objects in, state changes out."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from detector.detections import Detections
+from detector.resting import RestingUpdate
+from zones.config import CameraConfig, Config, schedule_of, zone_settings
+from zones.dwell import StateChange, ZoneTimers
+from zones.geometry import ZoneShape
+from zones.rules import RuleBook, Violation
+
+TIMED_ZONE_TYPES = ("sidewalk", "no_vending", "monitored_area")
+
+
+class ZoneMonitor:
+    """Apply a camera's zones to each frame.
+
+    Example:
+        >>> monitor = ZoneMonitor(config, config.cameras[0])          # doctest: +SKIP
+        >>> detections = monitor.drop_ignored(detections)             # doctest: +SKIP
+        >>> changes = monitor.update(resting_update, detections, t, wall)  # doctest: +SKIP
+    """
+
+    def __init__(self, config: Config, camera: CameraConfig):
+        shapes = [ZoneShape(z) for z in camera.zones]
+        self.camera = camera
+        self.ignore = [s for s in shapes if s.type == "ignore"]
+        self.rules = RuleBook(shapes, config.rules)
+        self.timers: dict[str, ZoneTimers] = {}
+        for zone in camera.zones:
+            if zone.type in TIMED_ZONE_TYPES:
+                settings = zone_settings(config, camera, zone)
+                self.timers[zone.id] = ZoneTimers(zone.id, settings, schedule_of(settings))
+
+    @property
+    def longest_clear_after(self) -> float:
+        """How long the memory must keep an absent object so every zone can time its clear."""
+        return max((zt.settings.clear_after for zt in self.timers.values()), default=30.0)
+
+    def drop_ignored(self, detections: Detections) -> Detections:
+        """Remove detections whose ground point lies in an ``ignore`` zone."""
+        if not self.ignore or not len(detections):
+            return detections
+        points = detections.ground_points()
+        keep = ~sum((zone.contains_points(points) for zone in self.ignore), start=0).astype(bool)
+        return detections[keep]
+
+    def update(
+        self, resting: RestingUpdate, detections: Detections, t: float, wall: datetime | None
+    ) -> list[StateChange]:
+        violations = self.rules.violations(resting.active, detections, t)
+        changes: list[StateChange] = []
+        for zone_id, timers in self.timers.items():
+            changes += timers.update([v for v in violations if v.zone_id == zone_id], t, wall)
+        if resting.ended:
+            self.rules.forget(resting.ended)
+            ended_ids = {str(o.object_id) for o in resting.ended}
+            for timers in self.timers.values():
+                timers.forget(ended_ids)
+        return changes
+
+    def open_timers(self) -> list[tuple[Violation, float, bool]]:
+        """(violation, since_t, warned) of every running timer, for drawing."""
+        return [(tm.violation, tm.since_t, tm.warned) for zt in self.timers.values() for tm in zt.timers.values()]
+
+    def finish(self, t: float) -> list[StateChange]:
+        return [c for timers in self.timers.values() for c in timers.finish(t)]

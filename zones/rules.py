@@ -1,0 +1,162 @@
+"""The three rules: which resting objects, in which zones, are violations right now.
+
+- ``sidewalk_parking``: a resting object of a vehicle category (``rules.sidewalk_parking``, default ``vehicle``:
+  car, truck, bus) whose ground point is in a ``sidewalk`` zone.
+- ``misparked_bike``: a resting bicycle in a ``monitored_area`` or ``sidewalk`` zone and outside every
+  ``bike_parking`` zone.
+- ``street_vending``: a vending set-up resting in a ``no_vending`` zone. A custom model's ``stall`` classes count
+  directly. With COCO classes a set-up is recognised from its parts: an umbrella or a table at rest (the
+  *anchor*), with the chairs, benches and cart-like two-wheelers resting next to it, and a person attending it
+  (standing within the anchor's reach, now or within ``rules.vending_attend_window``). A bench or chair alone, a
+  person alone, or an umbrella nobody attends is not vending.
+
+One object gives at most one violation per rule: the first matching zone in config order.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+
+import numpy as np
+
+from detector.detections import Detections
+from detector.resting import RestingObject
+from models.taxonomy import BICYCLE, PERSON, SEAT, STALL, STALL_FIXTURE, TWO_WHEELER
+from zones.config import RuleSettings
+from zones.geometry import ZoneShape
+
+SIDEWALK_PARKING = "sidewalk_parking"
+STREET_VENDING = "street_vending"
+MISPARKED_BIKE = "misparked_bike"
+RULES = (SIDEWALK_PARKING, STREET_VENDING, MISPARKED_BIKE)
+
+VENDING_PARTS = frozenset({STALL, STALL_FIXTURE, SEAT, TWO_WHEELER, BICYCLE})
+VENDING_REACH = 0.5  # parts within this share of the anchor's size belong to its set-up
+ATTEND_REACH = 0.5  # a person within this share of the set-up's size attends it
+
+
+@dataclass
+class Violation:
+    """One object breaking one rule in one zone, as seen in the current frame."""
+
+    rule: str
+    zone_id: str
+    object_id: str
+    class_name: str
+    xyxy: np.ndarray
+    since_t: float
+    last_seen_t: float
+    absent_s: float
+    score: float
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        return self.zone_id, self.rule, self.object_id
+
+
+class RuleBook:
+    """The rules of one camera, applied to its resting objects each frame."""
+
+    def __init__(self, zones: list[ZoneShape], settings: RuleSettings):
+        self.settings = settings
+        self.sidewalks = [z for z in zones if z.type == "sidewalk"]
+        self.bike_areas = [z for z in zones if z.type in ("monitored_area", "sidewalk")]
+        self.bike_parking = [z for z in zones if z.type == "bike_parking"]
+        self.no_vending = [z for z in zones if z.type == "no_vending"]
+        self._persons: deque[tuple[float, np.ndarray]] = deque()
+        self._attended_since: dict[int, float] = {}
+
+    def violations(self, objects: list[RestingObject], detections: Detections, t: float) -> list[Violation]:
+        found = []
+        for obj in objects:
+            if obj.category in self.settings.sidewalk_parking:
+                found += self._first_zone(SIDEWALK_PARKING, obj, self.sidewalks)
+            if obj.category in self.settings.misparked_bike and not any(
+                z.contains_ground(obj.xyxy) for z in self.bike_parking
+            ):
+                found += self._first_zone(MISPARKED_BIKE, obj, self.bike_areas)
+        if self.no_vending:
+            found += self._vending(objects, detections, t)
+        return found
+
+    def forget(self, ended: list[RestingObject]) -> None:
+        for obj in ended:
+            self._attended_since.pop(obj.object_id, None)
+
+    @staticmethod
+    def _first_zone(rule: str, obj: RestingObject, zones: list[ZoneShape], xyxy=None) -> list[Violation]:
+        xyxy = obj.xyxy if xyxy is None else xyxy
+        for zone in zones:
+            if zone.contains_ground(xyxy):
+                return [_violation(rule, zone.id, obj)]
+        return []
+
+    def _vending(self, objects: list[RestingObject], detections: Detections, t: float) -> list[Violation]:
+        self._remember_persons(detections, t)
+        found = []
+        for group in _setups([o for o in objects if o.category in VENDING_PARTS]):
+            anchors = [o for o in group if o.category in (STALL, STALL_FIXTURE)]
+            anchor = min(anchors, key=lambda o: o.object_id)  # the oldest anchor names the set-up
+            setup = np.array([min(m.xyxy[0] for m in group), min(m.xyxy[1] for m in group),
+                              max(m.xyxy[2] for m in group), max(m.xyxy[3] for m in group)], dtype=np.float32)
+            stalls = [o for o in anchors if o.category == STALL]
+            since = min(o.since_t for o in stalls) if stalls else self._attended(anchor, setup)
+            if since is None:
+                continue
+            for violation in self._first_zone(STREET_VENDING, anchor, self.no_vending, setup):
+                violation.xyxy = setup
+                violation.since_t = since
+                violation.class_name = stalls[0].class_name if stalls else "vending_setup"
+                found.append(violation)
+        return found
+
+    def _remember_persons(self, detections: Detections, t: float) -> None:
+        persons = detections[detections.category == PERSON]
+        if len(persons):
+            self._persons.append((t, persons.ground_points()))
+        while self._persons and self._persons[0][0] < t - self.settings.vending_attend_window:
+            self._persons.popleft()
+
+    def _attended(self, anchor: RestingObject, setup: np.ndarray) -> float | None:
+        """When a person was first seen attending this set-up during its rest, or None if nobody has."""
+        if anchor.object_id in self._attended_since:
+            return self._attended_since[anchor.object_id]
+        reach = _expand(setup, ATTEND_REACH)
+        for seen_t, points in self._persons:
+            if seen_t < anchor.since_t:
+                continue
+            inside = (points[:, 0] >= reach[0]) & (points[:, 0] <= reach[2])
+            inside &= (points[:, 1] >= reach[1]) & (points[:, 1] <= reach[3])
+            if inside.any():
+                self._attended_since[anchor.object_id] = seen_t
+                return seen_t
+        return None
+
+
+def _setups(parts: list[RestingObject]) -> list[list[RestingObject]]:
+    """Group vending parts into set-ups: each anchor (stall, umbrella, table) with the parts within its reach;
+    set-ups that share a part are one. Parts near no anchor are left out."""
+    groups: list[list[RestingObject]] = []
+    for anchor in (o for o in parts if o.category in (STALL, STALL_FIXTURE)):
+        reach = _expand(anchor.xyxy, VENDING_REACH)
+        members = {id(o): o for o in parts if o is anchor or _overlaps(o.xyxy, reach)}
+        for group in [g for g in groups if any(id(o) in members for o in g)]:
+            members.update({id(o): o for o in group})
+            groups.remove(group)
+        groups.append(list(members.values()))
+    return groups
+
+
+def _violation(rule: str, zone_id: str, obj: RestingObject) -> Violation:
+    return Violation(rule, zone_id, str(obj.object_id), obj.class_name, obj.xyxy, obj.since_t, obj.last_seen_t,
+                     obj.absent_s, obj.score)
+
+
+def _expand(xyxy: np.ndarray, share: float) -> np.ndarray:
+    margin = share * max(float(xyxy[2] - xyxy[0]), float(xyxy[3] - xyxy[1]))
+    return np.array([xyxy[0] - margin, xyxy[1] - margin, xyxy[2] + margin, xyxy[3] + margin], dtype=np.float32)
+
+
+def _overlaps(a: np.ndarray, b: np.ndarray) -> bool:
+    return bool(a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3])
