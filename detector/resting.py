@@ -17,16 +17,16 @@ absence clocks; a gap longer than ``max_gap`` ends every object, because nobody 
 
 from __future__ import annotations
 
-from collections import Counter, deque
-from dataclasses import dataclass, field
+from collections import Counter
+from dataclasses import dataclass, field, fields
 
-import cv2
 import numpy as np
 
+from detector.appearance import appearance, appearance_distance, blend
 from detector.detections import Detections, box_coverage, box_iou
+from detector.track_history import TrackHistory
 
 APPEARANCE_EVERY_S = 10.0
-MIN_REST_SAMPLES = 3
 NOT_RESTING = frozenset({"person", "other"})
 _COMPATIBLE = {"two_wheeler": "bicycle"}  # classes a detector confuses with each other share an identity
 
@@ -81,19 +81,24 @@ class RestingObject:
     def ground_point(self) -> tuple[float, float]:
         return float((self.xyxy[0] + self.xyxy[2]) / 2), float(self.xyxy[3])
 
+    def to_state(self) -> dict:
+        """Plain JSON-able fields. The track id is left out: track ids mean nothing to the next process's tracker."""
+        plain = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "track_id"}
+        return {k: v.tolist() if isinstance(v, np.ndarray) else dict(v) if isinstance(v, Counter) else v
+                for k, v in plain.items()}
+
+    @classmethod
+    def from_state(cls, state: dict) -> RestingObject:
+        arrays = {k: np.asarray(state[k], dtype=np.float32) for k in ("xyxy", "last_xyxy", "appearance")
+                  if state.get(k) is not None}
+        return cls(**{**state, **arrays, "class_votes": Counter(state.get("class_votes", {}))})
+
 
 @dataclass
 class RestingUpdate:
     active: list[RestingObject]
     ended: list[RestingObject]
     created: list[RestingObject]
-
-
-@dataclass
-class _Track:
-    t: deque = field(default_factory=deque)
-    points: deque = field(default_factory=deque)
-    boxes: deque = field(default_factory=deque)
 
 
 class RestingMemory:
@@ -109,9 +114,11 @@ class RestingMemory:
     def __init__(self, params: RestingParams | None = None, first_object_id: int = 1):
         self.params = params or RestingParams()
         self.objects: list[RestingObject] = []
-        self._tracks: dict[int, _Track] = {}
+        p = self.params
+        self.tracks = TrackHistory(p.rest_window, p.radius, p.min_radius_px, p.history, p.forget_after)
         self._next_id = first_object_id
         self._last_t: float | None = None
+        self._rest_since_of_row: dict[int, float] = {}  # this frame's detections that confirmed a resting object
 
     def update(self, detections: Detections, t: float, image: np.ndarray | None = None) -> RestingUpdate:
         p = self.params
@@ -121,13 +128,14 @@ class RestingMemory:
         if dt > p.max_gap:
             for obj in self.objects:
                 obj.ended = "gap"
-            self._tracks.clear()
+            self.tracks.clear()
         observed_dt = dt if dt <= p.gap_threshold else 0.0
         ended += self._drop_ended()
 
-        self._record_tracks(detections, t)
+        self.tracks.record(detections, t)
         for obj in self.objects:
             obj.seen = False
+        self._rest_since_of_row = {}
         claimed = np.zeros(len(detections), dtype=bool)
         self._follow_bound_tracks(detections, t, claimed)
         self._confirm_from_spot(detections, t, claimed, image)
@@ -137,74 +145,24 @@ class RestingMemory:
         ended += self._drop_ended()
         return RestingUpdate(list(self.objects), ended, created)
 
+    def snapshot(self) -> dict:
+        """The memory as plain JSON-able data, to outlive a restart (see ``restore``)."""
+        return {"next_id": self._next_id, "last_t": self._last_t, "objects": [o.to_state() for o in self.objects]}
+
+    def restore(self, state: dict) -> None:
+        """Take up a ``snapshot``: the objects keep their ids, spots, looks and rest starts; tracks start anew, and
+        the next frame re-finds each object on its spot. A gap since ``last_t`` longer than ``max_gap`` still ends
+        them all, as any gap does."""
+        self._next_id = max(self._next_id, int(state["next_id"]))
+        self._last_t = state["last_t"]
+        self.objects = [RestingObject.from_state(o) for o in state["objects"]]
+        self.tracks.clear()
+
     def end_all(self, reason: str = "stopped") -> list[RestingObject]:
         """End every object (the source ended or a restart lost them); returns them."""
         for obj in self.objects:
             obj.ended = reason
         return self._drop_ended()
-
-    # -- tracks ---------------------------------------------------------------------------------------------
-
-    def _record_tracks(self, detections: Detections, t: float) -> None:
-        ground = detections.ground_points()
-        for i, track_id in enumerate(detections.tracker_id):
-            if track_id < 0:
-                continue
-            track = self._tracks.setdefault(int(track_id), _Track())
-            track.t.append(t)
-            track.points.append(ground[i])
-            track.boxes.append(detections.xyxy[i])
-            while track.t and track.t[0] < t - self.params.history:
-                track.t.popleft()
-                track.points.popleft()
-                track.boxes.popleft()
-        stale = [k for k, tr in self._tracks.items() if not tr.t or tr.t[-1] < t - self.params.forget_after]
-        for k in stale:
-            del self._tracks[k]
-
-    def _radius(self, xyxy: np.ndarray) -> float:
-        return max(self.params.min_radius_px, self.params.radius * float(min(xyxy[2] - xyxy[0], xyxy[3] - xyxy[1])))
-
-    def _rest_start(self, track_id: int) -> tuple[int, bool] | None:
-        """(index where the track's rest began, whether it drove in from elsewhere), or None if not resting.
-
-        Walks back from the newest point while points stay within the radius of where the track is now; one stray
-        point (a box cut short by something passing) does not end the walk, two in a row do.
-        """
-        track = self._tracks.get(track_id)
-        if not track or len(track.t) < MIN_REST_SAMPLES:
-            return None
-        points = np.asarray(track.points)
-        here = points[-1]
-        radius = self._radius(track.boxes[-1])
-        outside = np.hypot(*(points - here).T) > radius
-        start = len(points) - 1
-        while start > 0 and not (outside[start - 1] and (start < 2 or outside[start - 2])):
-            start -= 1
-        if outside[start]:
-            start += 1
-        if len(points) - start < MIN_REST_SAMPLES or track.t[-1] - track.t[start] < self.params.rest_window:
-            return None
-        arrived = bool(start > 0 and (np.hypot(*(points[:start] - here).T) > 3 * radius).any())
-        return start, arrived
-
-    def _is_moving(self, track_id: int) -> bool:
-        track = self._tracks.get(track_id)
-        if not track or len(track.t) < 2:
-            return False
-        recent = [i for i, ti in enumerate(track.t) if ti >= track.t[-1] - 2.0]
-        points = np.asarray(track.points)[recent[0]:]
-        return bool(np.median(np.hypot(*(points - points[-1]).T)) > self._radius(track.boxes[-1]))
-
-    def _drove_in(self, track_id: int) -> bool:
-        rest = self._rest_start(track_id)
-        if rest is not None:
-            return rest[1]
-        track = self._tracks.get(track_id)
-        if not track:
-            return False
-        points = np.asarray(track.points)
-        return bool((np.hypot(*(points - points[-1]).T) > 3 * self._radius(track.boxes[-1])).any())
 
     # -- confirming objects ---------------------------------------------------------------------------------
 
@@ -241,7 +199,7 @@ class RestingMemory:
                 track_id = int(detections.tracker_id[i])
                 if claimed[i] or not _compatible(obj.category, detections.category[i]) or track_id in bound:
                     continue
-                if track_id >= 0 and (self._is_moving(track_id) or self._drove_in(track_id)):
+                if track_id >= 0 and (self.tracks.is_moving(track_id) or self.tracks.drove_in(track_id)):
                     continue
                 if track_id >= 0 and self._looks_different(obj, detections.xyxy[i], image):
                     continue
@@ -262,19 +220,14 @@ class RestingMemory:
             if category in NOT_RESTING or (self.params.categories and category not in self.params.categories):
                 continue
             track_id = int(detections.tracker_id[i])
-            rest = self._rest_start(track_id)
-            if rest is None:
+            rest = self.tracks.rest(track_id)
+            if rest is None or self._duplicate_of_seen(rest.box, category):
                 continue
-            start, arrived = rest
-            track = self._tracks[track_id]
-            rest_box = np.median(np.asarray(track.boxes)[start:], axis=0).astype(np.float32)
-            if self._duplicate_of_seen(rest_box, category):
-                continue
-            previous = self._object_on_spot(rest_box, category)
+            previous = self._object_on_spot(rest.box, category)
             if previous is not None:
                 spot_seen_empty = previous.left_at is not None or previous.absent_s >= self.params.spot_empty
                 different = self._looks_different(previous, detections.xyxy[i], image)
-                if not different and not (arrived and spot_seen_empty):
+                if not different and not (rest.drove_in and spot_seen_empty):
                     previous.track_id = track_id
                     self._confirm(previous, detections, i, t)
                     claimed[i] = True
@@ -283,13 +236,13 @@ class RestingMemory:
             obj = RestingObject(
                 object_id=self._next_id,
                 category=category,
-                xyxy=rest_box,
-                since_t=float(track.t[start]),
+                xyxy=rest.box,
+                since_t=rest.since_t,
                 last_seen_t=t,
                 score=float(detections.confidence[i]),
                 last_xyxy=detections.xyxy[i].copy(),
                 track_id=track_id,
-                appearance=_appearance(image, rest_box),
+                appearance=appearance(image, rest.box),
                 appearance_t=t,
             )
             self._next_id += 1
@@ -326,24 +279,23 @@ class RestingMemory:
         ratio = area(xyxy) / area(obj.xyxy)
         if min(ratio, 1 / ratio) < self.params.min_size_ratio:
             return True
-        current = _appearance(image, xyxy)
+        current = appearance(image, xyxy)
         if current is None or obj.appearance is None:
             return False
-        distance = cv2.compareHist(obj.appearance, current, cv2.HISTCMP_BHATTACHARYYA)
-        return distance > self.params.appearance_distance
+        return appearance_distance(obj.appearance, current) > self.params.appearance_distance
 
     def _follow_appearance(self, t: float, image: np.ndarray | None) -> None:
         """Blend in the current look of confirmed objects now and then, so slow light changes are followed."""
         for obj in self.objects:
             if not obj.seen or image is None or t - obj.appearance_t < APPEARANCE_EVERY_S:
                 continue
-            current = _appearance(image, obj.xyxy)
+            current = appearance(image, obj.xyxy)
             if current is not None:
-                blended = current if obj.appearance is None else 0.7 * obj.appearance + 0.3 * current
-                obj.appearance = cv2.normalize(blended, blended).flatten()
+                obj.appearance = blend(obj.appearance, current)
                 obj.appearance_t = t
 
     def _confirm(self, obj: RestingObject, detections: Detections, i: int, t: float) -> None:
+        self._rest_since_of_row[i] = obj.since_t
         obj.seen = True
         obj.last_seen_t = t
         obj.absent_s = 0.0
@@ -372,14 +324,22 @@ class RestingMemory:
                 obj.ended = "absent"
 
     def _occluded(self, obj: RestingObject, detections: Detections, t: float) -> bool:
-        """Something new stands in front of the spot (and not for longer than ``max_gap``)."""
-        if not len(detections) or obj.left_at is not None or t - obj.last_seen_t > self.params.max_gap:
+        """Something new stands in front of the spot.
+
+        Passing traffic hides a spot for up to ``max_gap``; a vehicle that stopped in front when the object was
+        last seen (itself a resting object since then) hides it for as long as it stays.
+        """
+        if not len(detections) or obj.left_at is not None:
             return False
         height = obj.xyxy[3] - obj.xyxy[1]
         in_front = detections.xyxy[:, 3] > obj.xyxy[3] + 0.1 * height
         cover = box_coverage(obj.xyxy, detections.xyxy)[0] * in_front
         needed = max(self.params.occlusion_cover, obj.baseline_cover + self.params.occlusion_rise)
-        return bool(cover.max() >= needed)
+        hiding = np.flatnonzero(cover >= needed)
+        if t - obj.last_seen_t <= self.params.max_gap:
+            return bool(len(hiding))
+        stopped_in_front = self.params.rest_window + self.params.spot_empty
+        return any(self._rest_since_of_row.get(int(i), np.inf) <= obj.last_seen_t + stopped_in_front for i in hiding)
 
     def _drop_ended(self) -> list[RestingObject]:
         ended = [o for o in self.objects if o.ended]
@@ -390,18 +350,3 @@ class RestingMemory:
 
 def _compatible(a: str, b: str) -> bool:
     return _COMPATIBLE.get(a, a) == _COMPATIBLE.get(b, b)
-
-
-def _appearance(image: np.ndarray | None, xyxy: np.ndarray) -> np.ndarray | None:
-    """Hue-saturation histogram of the box's inner part: stable under dimming light, different between cars."""
-    if image is None:
-        return None
-    x1, y1, x2, y2 = xyxy
-    w, h = x2 - x1, y2 - y1
-    x1, x2 = int(max(x1 + 0.15 * w, 0)), int(min(x2 - 0.15 * w, image.shape[1]))
-    y1, y2 = int(max(y1 + 0.15 * h, 0)), int(min(y2 - 0.15 * h, image.shape[0]))
-    if x2 - x1 < 4 or y2 - y1 < 4:
-        return None
-    hsv = cv2.cvtColor(image[y1:y2, x1:x2], cv2.COLOR_BGR2HSV)
-    hist = cv2.calcHist([hsv], [0, 1], None, [18, 8], [0, 180, 0, 256])
-    return cv2.normalize(hist, hist).flatten()

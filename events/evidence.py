@@ -59,6 +59,14 @@ class EvidenceWriter:
     def discard(self, change: StateChange) -> None:
         self._pending.pop(_key(change), None)
 
+    def held(self) -> dict[tuple[str, str, str], Photos]:
+        """Rest-start photos waiting for their timer's decision, by (zone, rule, object): kept across restarts."""
+        return dict(self._pending)
+
+    def hold_again(self, held: dict[tuple[str, str, str], Photos]) -> None:
+        """Take back photos from ``held`` (a restart), so a warn after it still has its rest-start photo."""
+        self._pending.update(held)
+
     def save(self, change: StateChange, photos: Photos) -> dict[str, str]:
         """Write the photos of ``change`` (and, for a warn, the held rest-start photos); returns relative paths."""
         paths = {"snapshot": self._write(change, change.kind, photos.snapshot),

@@ -33,8 +33,8 @@ class AnnotatedVideo:
         canvas = image.copy()
         for zone in self.camera.zones:
             draw_zone(canvas, zone.polygon, zone.type, zone.name or zone.id, thickness=1)
-        for row in detections:
-            draw_box(canvas, row.xyxy[0], "", CALM, thickness=1)
+        for xyxy in detections.xyxy:
+            draw_box(canvas, xyxy, "", CALM, thickness=1)
         for obj in resting:
             draw_box(canvas, obj.xyxy, f"#{obj.object_id} {obj.class_name} {format_dwell(t - obj.since_t)}", RESTING)
         for violation, since_t, warned in timers:

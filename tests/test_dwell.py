@@ -69,6 +69,32 @@ def test_occlusion_by_a_stopped_bus_does_not_restart_the_timer():
     assert replay.of_kind("clear") == []
 
 
+def test_a_truck_stopped_in_front_longer_than_max_gap_still_does_not_restart_the_timer():
+    truck = Thing((60, 120, 260, 310), "truck", track=9)
+
+    def scene(t):
+        return [truck] if 30 <= t < 300 else [CAR]  # hidden for 270 s, more than max_gap (120 s)
+
+    replay = Replay(camera_config([{**SIDEWALK, "warn_after": "8m"}])).run(0, 520, scene)
+    (warn,) = replay.of_kind("warn")
+    assert warn.since_t == 0.0 and warn.t == pytest.approx(480.0, abs=2 * DT)
+
+
+def test_a_car_that_left_behind_a_stopped_truck_is_cleared_at_its_last_sighting():
+    truck = Thing((60, 120, 260, 310), "truck", track=9)
+
+    def scene(t):
+        if t < 100:
+            return [CAR]
+        return [truck] if t < 300 else []  # the truck leaves at 300 s and the spot is empty
+
+    replay = Replay(camera_config([SIDEWALK])).run(0, 400, scene)
+    (warn,) = replay.of_kind("warn")
+    (clear,) = replay.of_kind("clear")
+    assert warn.t == pytest.approx(60.0, abs=2 * DT)
+    assert clear.t == pytest.approx(100.0 - DT)
+
+
 def test_partial_occlusion_by_passing_traffic_does_not_restart_the_timer():
     def scene(t):
         if int(t) % 10 >= 7:  # every 10 s a van passes in front for 3 s and the car's box is cut in half
@@ -247,7 +273,7 @@ def test_vending_setup_with_an_attendant_is_street_vending():
     replay = Replay(camera_config([NO_VENDING])).run(0, 100, lambda t: [UMBRELLA, TABLE, vendor])
     (warn,) = replay.of_kind("warn")
     assert warn.rule == "street_vending" and warn.class_name == "vending_setup"
-    assert warn.xyxy == pytest.approx((100, 100, 220, 260))  # the umbrella and the table together
+    assert warn.xyxy == pytest.approx((100, 100, 250, 270))  # the umbrella, the table and their attendant
     assert warn.since_t == 0.0
 
 
@@ -256,6 +282,33 @@ def test_unattended_umbrella_and_benches_with_people_are_not_vending():
     sitter = Thing((330, 260, 360, 335), "person", track=5)
     replay = Replay(camera_config([NO_VENDING])).run(0, 150, lambda t: [UMBRELLA, bench, sitter])
     assert replay.of_kind("warn") == []
+
+
+def test_an_umbrella_stall_is_placed_on_the_ground_by_its_attendant():
+    canopy = Thing((100, 100, 200, 140), "umbrella", track=1)  # floats above the zone
+    vendor = Thing((160, 110, 190, 230), "person", track=3)  # stands under it, on the zone
+    zone = {**NO_VENDING, "polygon": [[0, 200], [640, 200], [640, 300], [0, 300]]}
+    replay = Replay(camera_config([zone])).run(0, 100, lambda t: [canopy, vendor])
+    (warn,) = replay.of_kind("warn")
+    assert warn.xyxy == pytest.approx((100, 100, 200, 230))
+
+
+def test_passers_by_do_not_attend_an_umbrella():
+    def scene(t):
+        walker = int(t // 6)  # a new walker every 6 s crosses past the umbrella in 4 s
+        x = 100 + 60 * (t % 6)
+        return [UMBRELLA, TABLE, Thing((x, 150, x + 40, 270), "person", track=100 + walker)]
+
+    replay = Replay(camera_config([NO_VENDING])).run(0, 150, scene)
+    assert replay.of_kind("warn") == []
+
+
+def test_a_vendor_arriving_after_the_stall_starts_the_timer():
+    vendor = Thing((210, 150, 250, 270), "person", track=3)
+    replay = Replay(camera_config([NO_VENDING])).run(
+        0, 150, lambda t: [UMBRELLA, TABLE] + ([vendor] if t >= 40 else []))
+    (warn,) = replay.of_kind("warn")
+    assert warn.since_t == 40.0 and warn.t == pytest.approx(100.0, abs=2 * DT)
 
 
 def test_a_custom_stall_class_counts_directly():

@@ -102,10 +102,14 @@ class ZoneConfig(DwellSettings):
 
 class DetectSettings(_Strict):
     model: str = "yolo11n"
-    backend: Literal["onnxruntime", "ultralytics"] = "onnxruntime"
+    backend: Literal["onnxruntime", "ultralytics", "openvino"] = "onnxruntime"
     confidence: float = Field(0.25, gt=0, lt=1)
     iou: float = Field(0.7, gt=0, le=1)
     imgsz: int = Field(640, ge=64, le=4096)
+    # speed settings (issue 6; their accuracy cost is in docs/PERFORMANCE.md)
+    letterbox: Literal["square", "rect"] = "square"  # rect: 640x384 for a 16:9 frame, 40 % less work
+    skip_unchanged: bool = False  # reuse the last detections on frames where nothing changed ...
+    reconfirm_every: Seconds = Field(5.0, gt=0)  # ... but run the detector at least this often
 
 
 class RestingSettings(_Strict):
@@ -119,12 +123,26 @@ class RestingSettings(_Strict):
 class RuleSettings(_Strict):
     sidewalk_parking: list[str] = ["vehicle"]
     misparked_bike: list[str] = ["bicycle"]
-    vending_attend_window: Seconds = 120.0
+    vending_linger: Seconds = 15.0  # a person staying this long by a vending set-up attends it
+
+
+class LiveSettings(_Strict):
+    """How ``streetorder run`` reads live cameras (see ``streams.live``)."""
+
+    transport: Literal["tcp", "udp"] = "tcp"  # RTSP over TCP survives lossy networks and NAT
+    open_timeout: Seconds = Field(10.0, gt=0)  # a camera that does not answer within this is offline
+    stall_timeout: Seconds = Field(10.0, gt=0)  # a connected stream sending no frame this long is reconnected
+    reconnect_min: Seconds = Field(1.0, gt=0)  # first retry delay; doubled after each failure ...
+    reconnect_max: Seconds = Field(60.0, gt=0)  # ... up to this, with random jitter
+    save_every: Seconds = Field(5.0, gt=0)  # how often resting objects and timers are saved
 
 
 class CameraConfig(DwellSettings):
     id: str = Field(pattern=ID_PATTERN)
     source: str | int
+    substream: str | None = None  # live: a lower-resolution stream of the same camera, read for analysis
+    frame_size: tuple[int, int] | None = None  # live: width, height the polygons are drawn on (the main stream)
+    keyframes_only: bool = False  # decode key frames only (one frame per GOP, far less CPU; live and files)
     kind: Literal["fixed", "vehicle"] = "fixed"
     analysis_fps: float | None = Field(None, gt=0, le=60)
     start_time: datetime | None = None
@@ -154,6 +172,7 @@ class Config(_Strict):
     detect: DetectSettings = DetectSettings()
     resting: RestingSettings = RestingSettings()
     rules: RuleSettings = RuleSettings()
+    live: LiveSettings = LiveSettings()
     taxonomy: dict[str, str] = {}
     store: str | None = None
     path: Path | None = Field(None, exclude=True)

@@ -93,6 +93,21 @@ class ZoneTimers:
         self.timers.clear()
         return changes
 
+    def snapshot(self) -> dict:
+        """Running timers and closed keys as plain JSON-able data, to outlive a restart."""
+        return {
+            "timers": [{"violation": tm.violation.to_state(), "since_t": tm.since_t, "warned": tm.warned,
+                        "escalated": tm.escalated} for tm in self.timers.values()],
+            "closed": [list(key) for key in self.closed],
+        }
+
+    def restore(self, state: dict) -> None:
+        """Take up a ``snapshot``: each timer goes on from its own ``since_t``, a warned one never warns again."""
+        for item in state["timers"]:
+            violation = Violation.from_state(item["violation"])
+            self.timers[violation.key] = _Timer(violation, item["since_t"], item["warned"], item["escalated"])
+        self.closed |= {tuple(key) for key in state["closed"]}
+
     def forget(self, object_ids: set[str]) -> None:
         """Objects that ended in the memory can never come back: their closed keys are no longer needed."""
         self.closed = {k for k in self.closed if k[2] not in object_ids}

@@ -61,6 +61,18 @@ class ZoneMonitor:
                 timers.forget(ended_ids)
         return changes
 
+    def snapshot(self) -> dict:
+        """Rule memory and every zone's timers as plain JSON-able data, to outlive a restart."""
+        return {"rules": self.rules.snapshot(), "zones": {zid: zt.snapshot() for zid, zt in self.timers.items()}}
+
+    def restore(self, state: dict) -> None:
+        """Take up a ``snapshot``. Timers of zones that are no longer in the config (or no longer timed) are
+        dropped; the current config's settings (warn_after, ...) apply to the timers that go on."""
+        self.rules.restore(state["rules"])
+        for zone_id, zone_state in state["zones"].items():
+            if zone_id in self.timers:
+                self.timers[zone_id].restore(zone_state)
+
     def open_timers(self) -> list[tuple[Violation, float, bool]]:
         """(violation, since_t, warned) of every running timer, for drawing."""
         return [(tm.violation, tm.since_t, tm.warned) for zt in self.timers.values() for tm in zt.timers.values()]

@@ -7,8 +7,8 @@
 - ``street_vending``: a vending set-up resting in a ``no_vending`` zone. A custom model's ``stall`` classes count
   directly. With COCO classes a set-up is recognised from its parts: an umbrella or a table at rest (the
   *anchor*), with the chairs, benches and cart-like two-wheelers resting next to it, and a person attending it
-  (standing within the anchor's reach, now or within ``rules.vending_attend_window``). A bench or chair alone, a
-  person alone, or an umbrella nobody attends is not vending.
+  (one who stays within the set-up's reach for ``rules.vending_linger``; passers-by do not count). A bench or
+  chair alone, a person alone, or an umbrella nobody attends is not vending.
 
 One object gives at most one violation per rule: the first matching zone in config order.
 """
@@ -33,7 +33,8 @@ RULES = (SIDEWALK_PARKING, STREET_VENDING, MISPARKED_BIKE)
 
 VENDING_PARTS = frozenset({STALL, STALL_FIXTURE, SEAT, TWO_WHEELER, BICYCLE})
 VENDING_REACH = 0.5  # parts within this share of the anchor's size belong to its set-up
-ATTEND_REACH = 0.5  # a person within this share of the set-up's size attends it
+ATTEND_REACH = 0.5  # a person within this share of the set-up's size of it is near it
+ATTEND_GAP_S = 10.0  # a person out of reach (or unseen) this long has left; their stay starts over
 
 
 @dataclass
@@ -54,6 +55,13 @@ class Violation:
     def key(self) -> tuple[str, str, str]:
         return self.zone_id, self.rule, self.object_id
 
+    def to_state(self) -> dict:
+        return {**self.__dict__, "xyxy": [float(v) for v in np.asarray(self.xyxy).reshape(4)]}
+
+    @classmethod
+    def from_state(cls, state: dict) -> Violation:
+        return cls(**{**state, "xyxy": np.asarray(state["xyxy"], dtype=np.float32)})
+
 
 class RuleBook:
     """The rules of one camera, applied to its resting objects each frame."""
@@ -64,8 +72,8 @@ class RuleBook:
         self.bike_areas = [z for z in zones if z.type in ("monitored_area", "sidewalk")]
         self.bike_parking = [z for z in zones if z.type == "bike_parking"]
         self.no_vending = [z for z in zones if z.type == "no_vending"]
-        self._persons: deque[tuple[float, np.ndarray]] = deque()
-        self._attended_since: dict[int, float] = {}
+        self._people: dict[int, deque[tuple[float, np.ndarray]]] = {}  # person track -> recent (t, box)
+        self._attended: dict[int, tuple[float, np.ndarray]] = {}  # anchor id -> (since, the attendant's box)
 
     def violations(self, objects: list[RestingObject], detections: Detections, t: float) -> list[Violation]:
         found = []
@@ -80,9 +88,17 @@ class RuleBook:
             found += self._vending(objects, detections, t)
         return found
 
+    def snapshot(self) -> dict:
+        """Who attended which set-up and the persons seen lately, as plain JSON-able data."""
+        return {"attended": [[k, since, box.tolist()] for k, (since, box) in self._attended.items()]}
+
+    def restore(self, state: dict) -> None:
+        self._attended.update({int(k): (float(since), np.asarray(box, dtype=np.float32))
+                               for k, since, box in state["attended"]})
+
     def forget(self, ended: list[RestingObject]) -> None:
         for obj in ended:
-            self._attended_since.pop(obj.object_id, None)
+            self._attended.pop(obj.object_id, None)
 
     @staticmethod
     def _first_zone(rule: str, obj: RestingObject, zones: list[ZoneShape], xyxy=None) -> list[Violation]:
@@ -93,17 +109,22 @@ class RuleBook:
         return []
 
     def _vending(self, objects: list[RestingObject], detections: Detections, t: float) -> list[Violation]:
-        self._remember_persons(detections, t)
+        self._remember_people(detections, t)
         found = []
         for group in _setups([o for o in objects if o.category in VENDING_PARTS]):
             anchors = [o for o in group if o.category in (STALL, STALL_FIXTURE)]
             anchor = min(anchors, key=lambda o: o.object_id)  # the oldest anchor names the set-up
-            setup = np.array([min(m.xyxy[0] for m in group), min(m.xyxy[1] for m in group),
-                              max(m.xyxy[2] for m in group), max(m.xyxy[3] for m in group)], dtype=np.float32)
+            setup = _union([m.xyxy for m in group])
             stalls = [o for o in anchors if o.category == STALL]
-            since = min(o.since_t for o in stalls) if stalls else self._attended(anchor, setup)
-            if since is None:
-                continue
+            if stalls:
+                since = min(o.since_t for o in stalls)
+            else:
+                attended = self._attendance(anchor, setup, t)
+                if attended is None:
+                    continue
+                # the attendant stands on the ground by the stall: an umbrella's canopy floats above it
+                since, attendant = attended
+                setup = _union([setup, attendant])
             for violation in self._first_zone(STREET_VENDING, anchor, self.no_vending, setup):
                 violation.xyxy = setup
                 violation.since_t = since
@@ -111,26 +132,34 @@ class RuleBook:
                 found.append(violation)
         return found
 
-    def _remember_persons(self, detections: Detections, t: float) -> None:
-        persons = detections[detections.category == PERSON]
-        if len(persons):
-            self._persons.append((t, persons.ground_points()))
-        while self._persons and self._persons[0][0] < t - self.settings.vending_attend_window:
-            self._persons.popleft()
+    def _remember_people(self, detections: Detections, t: float) -> None:
+        """Keep each tracked person's boxes long enough to see who stays by a set-up."""
+        people = detections[(detections.category == PERSON) & (detections.tracker_id >= 0)]
+        for track_id, box in zip(people.tracker_id, people.xyxy, strict=True):
+            self._people.setdefault(int(track_id), deque()).append((t, box))
+        keep = self.settings.vending_linger + ATTEND_GAP_S + 30.0
+        for track_id in list(self._people):
+            samples = self._people[track_id]
+            while samples and samples[0][0] < t - keep:
+                samples.popleft()
+            if not samples:
+                del self._people[track_id]
 
-    def _attended(self, anchor: RestingObject, setup: np.ndarray) -> float | None:
-        """When a person was first seen attending this set-up during its rest, or None if nobody has."""
-        if anchor.object_id in self._attended_since:
-            return self._attended_since[anchor.object_id]
+    def _attendance(self, anchor: RestingObject, setup: np.ndarray, t: float) -> tuple[float, np.ndarray] | None:
+        """(since when, where) someone has attended this set-up: a person whose box has stayed within its reach
+        (breaks shorter than ``ATTEND_GAP_S`` allowed) for ``rules.vending_linger``. None while nobody has."""
+        if anchor.object_id in self._attended:
+            return self._attended[anchor.object_id]
         reach = _expand(setup, ATTEND_REACH)
-        for seen_t, points in self._persons:
-            if seen_t < anchor.since_t:
-                continue
-            inside = (points[:, 0] >= reach[0]) & (points[:, 0] <= reach[2])
-            inside &= (points[:, 1] >= reach[1]) & (points[:, 1] <= reach[3])
-            if inside.any():
-                self._attended_since[anchor.object_id] = seen_t
-                return seen_t
+        for samples in self._people.values():
+            stay_start = stay_end = None
+            for seen_t, box in reversed(samples):
+                if not _overlaps(box, reach) or (stay_start or t) - seen_t > ATTEND_GAP_S:
+                    break
+                stay_start, stay_end = seen_t, stay_end or seen_t
+            if stay_start is not None and stay_end - stay_start >= self.settings.vending_linger:
+                self._attended[anchor.object_id] = (max(stay_start, anchor.since_t), samples[-1][1].copy())
+                return self._attended[anchor.object_id]
         return None
 
 
@@ -151,6 +180,11 @@ def _setups(parts: list[RestingObject]) -> list[list[RestingObject]]:
 def _violation(rule: str, zone_id: str, obj: RestingObject) -> Violation:
     return Violation(rule, zone_id, str(obj.object_id), obj.class_name, obj.xyxy, obj.since_t, obj.last_seen_t,
                      obj.absent_s, obj.score)
+
+
+def _union(boxes: list[np.ndarray]) -> np.ndarray:
+    stacked = np.asarray(boxes, dtype=np.float32).reshape(-1, 4)
+    return np.concatenate([stacked[:, :2].min(axis=0), stacked[:, 2:].max(axis=0)])
 
 
 def _expand(xyxy: np.ndarray, share: float) -> np.ndarray:
