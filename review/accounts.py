@@ -1,0 +1,196 @@
+"""Accounts, passwords, login sessions and the brake on guessed passwords.
+
+- Passwords are hashed with Argon2id (memory-hard, RFC 9106's low-memory profile: 64 MiB, 3 passes).
+- A session is a random token in an HttpOnly, SameSite=Strict cookie; the store keeps only its SHA-256, with the
+  session's CSRF token and its expiry.
+- Wrong passwords are counted per account and per client address over a sliding window; past the limit, logins
+  are refused without checking the password until the window has moved on.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import argon2
+
+from review.db import Database, iso, utc_now
+
+ROLES = ("reviewer", "admin")
+MIN_PASSWORD_LENGTH = 10
+SESSION_LIFETIME = timedelta(hours=12)  # one shift
+FAILURE_WINDOW = timedelta(minutes=15)
+MAX_FAILURES_PER_USER = 5
+MAX_FAILURES_PER_IP = 20
+
+HASHER = argon2.PasswordHasher.from_parameters(argon2.profiles.RFC_9106_LOW_MEMORY)
+_DUMMY_HASH = HASHER.hash("not a password: spends the same time on unknown names")
+
+Clock = Callable[[], datetime]
+
+
+class AccountError(ValueError):
+    """A request about accounts that cannot be carried out; the message says why and what to do."""
+
+
+class LoginRefused(Exception):
+    """A login that did not succeed; ``message`` is shown to the person, ``throttled`` means rate-limited."""
+
+    def __init__(self, message: str, throttled: bool = False):
+        super().__init__(message)
+        self.message = message
+        self.throttled = throttled
+
+
+@dataclass(frozen=True)
+class User:
+    user_id: int
+    name: str
+    role: str
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+
+@dataclass(frozen=True)
+class Session:
+    user: User
+    csrf_token: str
+
+    def csrf_ok(self, supplied: str | None) -> bool:
+        return bool(supplied) and hmac.compare_digest(self.csrf_token, str(supplied))
+
+
+class Accounts:
+    """Users, sessions and login throttling over the review tables.
+
+    Example:
+        >>> accounts = Accounts(Database(":memory:"))
+        >>> accounts.add_user("ana", "reviewer", "correct horse battery")
+        User(user_id=1, name='ana', role='reviewer')
+        >>> token, session = accounts.log_in("ana", "correct horse battery", ip="10.0.0.7")
+        >>> accounts.session(token).user.name
+        'ana'
+    """
+
+    def __init__(self, db: Database, clock: Clock = utc_now):
+        self.db = db
+        self.clock = clock
+
+    def add_user(self, name: str, role: str, password: str, reset: bool = False) -> User:
+        """Create an account (or, with ``reset``, give an existing one a new password and role)."""
+        name = name.strip()
+        if not name or len(name) > 64 or not name.isprintable():
+            raise AccountError("a user name is 1 to 64 printable characters; choose another name")
+        if role not in ROLES:
+            raise AccountError(f"unknown role {role!r}; use reviewer or admin")
+        if len(password) < MIN_PASSWORD_LENGTH:
+            raise AccountError(f"the password is shorter than {MIN_PASSWORD_LENGTH} characters; choose a longer one")
+        hashed = HASHER.hash(password)
+        with self.db.transaction() as conn:
+            row = conn.execute("SELECT user_id FROM review_users WHERE name = ?", (name,)).fetchone()
+            if row and not reset:
+                raise AccountError(f"user {name!r} already exists; add --reset to give it a new password and role")
+            if row:
+                conn.execute("UPDATE review_users SET role = ?, password_hash = ? WHERE user_id = ?",
+                             (role, hashed, row["user_id"]))
+                conn.execute("DELETE FROM review_sessions WHERE user_id = ?", (row["user_id"],))
+            else:
+                conn.execute("INSERT INTO review_users (name, role, password_hash, created_at) VALUES (?, ?, ?, ?)",
+                             (name, role, hashed, iso(self.clock())))
+            conn.execute("INSERT INTO review_audit (at, user_name, action, detail) VALUES (?, ?, ?, ?)",
+                         (iso(self.clock()), name, "password_reset" if row else "user_added", f"role {role}"))
+        return self.user_named(name)
+
+    def user_named(self, name: str) -> User | None:
+        row = self.db.connect().execute("SELECT user_id, name, role FROM review_users WHERE name = ?",
+                                        (name.strip(),)).fetchone()
+        return User(row["user_id"], row["name"], row["role"]) if row else None
+
+    def users(self) -> list[User]:
+        rows = self.db.connect().execute("SELECT user_id, name, role FROM review_users ORDER BY name").fetchall()
+        return [User(r["user_id"], r["name"], r["role"]) for r in rows]
+
+    def log_in(self, name: str, password: str, ip: str) -> tuple[str, Session]:
+        """Check the password and open a session; returns the cookie's token and the session.
+
+        Raises ``LoginRefused`` for a wrong name or password (the same words for both) and, past the limits,
+        for an account or address that guessed too often.
+        """
+        name = name.strip()
+        self._check_throttle(name, ip)
+        row = self.db.connect().execute("SELECT * FROM review_users WHERE name = ?", (name,)).fetchone()
+        try:
+            HASHER.verify(row["password_hash"] if row else _DUMMY_HASH, password)
+            if row is None:
+                raise argon2.exceptions.VerifyMismatchError
+        except argon2.exceptions.VerificationError:
+            self._record_failure(name, ip)
+            raise LoginRefused("Wrong user name or password.") from None
+        if HASHER.check_needs_rehash(row["password_hash"]):
+            with self.db.transaction() as conn:
+                conn.execute("UPDATE review_users SET password_hash = ? WHERE user_id = ?",
+                             (HASHER.hash(password), row["user_id"]))
+        user = User(row["user_id"], row["name"], row["role"])
+        return self._open_session(user, ip)
+
+    def session(self, token: str | None) -> Session | None:
+        """The live session of a cookie's token, or None (unknown, expired, or no token)."""
+        if not token:
+            return None
+        row = self.db.connect().execute(
+            "SELECT u.user_id, u.name, u.role, s.csrf_token, s.expires_at FROM review_sessions s "
+            "JOIN review_users u USING (user_id) WHERE s.token_hash = ?", (_digest(token),)).fetchone()
+        if row is None or row["expires_at"] <= iso(self.clock()):
+            return None
+        return Session(User(row["user_id"], row["name"], row["role"]), row["csrf_token"])
+
+    def log_out(self, token: str | None) -> None:
+        if token:
+            with self.db.transaction() as conn:
+                conn.execute("DELETE FROM review_sessions WHERE token_hash = ?", (_digest(token),))
+
+    def _open_session(self, user: User, ip: str) -> tuple[str, Session]:
+        token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
+        now = self.clock()
+        with self.db.transaction() as conn:
+            conn.execute("DELETE FROM review_sessions WHERE expires_at <= ?", (iso(now),))
+            conn.execute("DELETE FROM review_login_failures WHERE user_name = ?", (user.name.lower(),))
+            conn.execute("INSERT INTO review_sessions VALUES (?, ?, ?, ?, ?)",
+                         (_digest(token), user.user_id, csrf, iso(now), iso(now + SESSION_LIFETIME)))
+            conn.execute("INSERT INTO review_audit (at, user_name, action, ip) VALUES (?, ?, 'login', ?)",
+                         (iso(now), user.name, ip))
+        return token, Session(user, csrf)
+
+    def _check_throttle(self, name: str, ip: str) -> None:
+        since = iso(self.clock() - FAILURE_WINDOW)
+        conn = self.db.connect()
+        by_user = conn.execute("SELECT count(*) FROM review_login_failures WHERE user_name = ? AND at > ?",
+                               (name.lower(), since)).fetchone()[0]
+        if by_user >= MAX_FAILURES_PER_USER:
+            raise LoginRefused(f"Too many wrong passwords for {name!r}; wait {_minutes(FAILURE_WINDOW)} minutes "
+                               "or ask an admin to reset the password.", throttled=True)
+        by_ip = conn.execute("SELECT count(*) FROM review_login_failures WHERE ip = ? AND at > ?",
+                             (ip, since)).fetchone()[0]
+        if by_ip >= MAX_FAILURES_PER_IP:
+            raise LoginRefused(f"Too many wrong passwords from this address; wait {_minutes(FAILURE_WINDOW)} "
+                               "minutes before trying again.", throttled=True)
+
+    def _record_failure(self, name: str, ip: str) -> None:
+        now = self.clock()
+        with self.db.transaction() as conn:
+            conn.execute("DELETE FROM review_login_failures WHERE at <= ?", (iso(now - FAILURE_WINDOW),))
+            conn.execute("INSERT INTO review_login_failures VALUES (?, ?, ?)", (iso(now), name.lower(), ip))
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _minutes(window: timedelta) -> int:
+    return int(window.total_seconds() // 60)

@@ -1,0 +1,148 @@
+"""The admin's routes: precision and agreement, the audit trail, the dataset export and the zone editor."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import UTC, datetime
+from typing import Any
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
+from pydantic import BaseModel, Field
+
+from review.evidence import EvidenceRefused, resolve_evidence
+from review.export import DatasetExport, export_counts
+from review.stats import PrecisionRow
+from review.web import Admin, CsrfForm, CsrfHeader, admin, client_ip, render, services
+from review.zone_editor import CameraPicture, ZoneEdit, ZoneEditError, ZoneFile
+from zones.config import ZONE_TYPES
+
+router = APIRouter(dependencies=[Depends(admin)])
+
+
+class ZoneIn(BaseModel):
+    id: str = Field(max_length=100)
+    type: str = Field(max_length=40)
+    polygon: list[tuple[float, float]] = Field(max_length=2000)
+    warn_after: str | None = Field(None, max_length=40)
+
+
+class ZonesIn(BaseModel):
+    version: str = Field(max_length=64)
+    zones: list[ZoneIn] = Field(max_length=200)
+
+
+@router.get("/admin", response_class=HTMLResponse)
+def precision_page(request: Request) -> Response:
+    return render(request, "admin_stats.html", report=services(request).stats.report())
+
+
+@router.get("/api/admin/stats")
+def precision_json(request: Request) -> dict[str, Any]:
+    report = services(request).stats.report()
+    return {"by_camera": _precision_json(report.by_camera), "by_rule": _precision_json(report.by_rule),
+            "agreement": asdict(report.agreement), "verdicts_by_reviewer": report.verdicts_by_reviewer}
+
+
+@router.get("/admin/audit", response_class=HTMLResponse)
+def audit_page(request: Request, user: str = "", event: str = "", before: int | None = None) -> Response:
+    lines = services(request).verdicts.audit(event_id=event or None, user_name=user or None, before=before)
+    return render(request, "audit.html", lines=lines, user_filter=user, event_filter=event,
+                  older=lines[-1].audit_id if len(lines) == 100 else None)
+
+
+@router.get("/admin/export", response_class=HTMLResponse)
+def export_page(request: Request) -> Response:
+    positives, negatives = export_counts(services(request).db)
+    return render(request, "export.html", positives=positives, negatives=negatives)
+
+
+@router.post("/admin/export")
+def export_dataset(request: Request, session: CsrfForm) -> Response:
+    app = services(request)
+    export = DatasetExport(app.db)
+    positives = sum(s.positive for s in export.samples)
+    app.verdicts.log(session.user, "export", f"YOLO dataset: {positives} positive(s), "
+                     f"{len(export.samples) - positives} hard negative(s) requested", client_ip(request))
+    name = f"streetorder-dataset-{datetime.now(UTC):%Y%m%d-%H%M%S}.zip"
+    return StreamingResponse(export.zip_stream(), media_type="application/zip",
+                             headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+@router.get("/admin/zones", response_class=HTMLResponse)
+def zones_page(request: Request) -> Response:
+    zone_file = services(request).zone_file
+    cameras = zone_file.camera_ids() if zone_file else []
+    return render(request, "zones.html", zone_file=zone_file, cameras=cameras)
+
+
+@router.get("/admin/zones/{camera_id}", response_class=HTMLResponse)
+def zone_editor_page(request: Request, camera_id: str, session: Admin) -> Response:
+    zone_file = _zone_file(request)
+    picture = _picture(request, camera_id)
+    data = {"camera_id": camera_id, "zones": zone_file.zones_of(camera_id), "version": zone_file.version(),
+            "width": picture.width if picture else None, "height": picture.height if picture else None,
+            "picture_url": f"/admin/zones/{camera_id}/picture" if picture else None, "csrf": session.csrf_token,
+            "types": list(ZONE_TYPES)}
+    return render(request, "zone_editor.html", camera_id=camera_id, data=data, picture=picture,
+                  config_path=str(zone_file.path))
+
+
+@router.get("/admin/zones/{camera_id}/picture")
+def zone_picture(request: Request, camera_id: str) -> Response:
+    picture = _picture(request, camera_id)
+    if picture is None:
+        raise HTTPException(404, f"no picture of camera {camera_id!r} yet")
+    return Response(picture.jpeg, media_type="image/jpeg", headers={"Cache-Control": "private, max-age=60"})
+
+
+@router.post("/api/admin/zones/{camera_id}")
+def save_zones(request: Request, camera_id: str, session: CsrfHeader, body: ZonesIn) -> Response:
+    zone_file = _zone_file(request)
+    picture = _picture(request, camera_id)
+    edits = [ZoneEdit(z.id, z.type, list(z.polygon), z.warn_after) for z in body.zones]
+    try:
+        result = zone_file.save(camera_id, edits, body.version,
+                                (picture.width, picture.height) if picture else None)
+    except ZoneEditError as refused:
+        return JSONResponse({"error": str(refused)}, status_code=422)
+    message = result.sentence(camera_id)
+    services(request).verdicts.log(session.user, "zones_saved", f"{zone_file.path.name}: {message}",
+                                   client_ip(request))
+    return JSONResponse({"version": result.version, "message": f"Saved to {zone_file.path.name}: {message}. "
+                         "Running pipelines pick the zones up when they are restarted.",
+                         "zones": zone_file.zones_of(camera_id)})
+
+
+def _precision_json(rows: list[PrecisionRow]) -> list[dict[str, Any]]:
+    return [{**asdict(r), "precision": r.precision, "interval": r.interval} for r in rows]
+
+
+def _zone_file(request: Request) -> ZoneFile:
+    zone_file = services(request).zone_file
+    if zone_file is None:
+        raise HTTPException(404, "the zone editor needs the config file: start the app with --config cameras.yaml")
+    return zone_file
+
+
+def _picture(request: Request, camera_id: str) -> CameraPicture | None:
+    app = services(request)
+    zone_file = _zone_file(request)
+    if camera_id not in zone_file.camera_ids():
+        raise HTTPException(404, f"no camera {camera_id!r} in {zone_file.path.name}")
+    if camera_id not in app.pictures:
+        picture = zone_file.picture(camera_id, lambda: _latest_snapshot(request, camera_id))
+        if picture is None:
+            return None
+        app.pictures[camera_id] = picture
+    return app.pictures[camera_id]
+
+
+def _latest_snapshot(request: Request, camera_id: str) -> bytes | None:
+    found = services(request).cases.latest_snapshot(camera_id)
+    if found is None:
+        return None
+    try:
+        return resolve_evidence(*found).read_bytes()
+    except (EvidenceRefused, OSError):
+        return None

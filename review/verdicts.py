@@ -1,0 +1,163 @@
+"""Verdicts: confirm, reject with a reason, or unsure; each one written with its audit line in one transaction.
+
+A reviewer may change their mind: their verdict is replaced and the audit trail keeps both, the new line naming
+the verdict it replaced. An event's *status* takes all its reviewers' verdicts together:
+
+- ``confirmed`` / ``rejected``: every confirm-or-reject verdict agrees (an ``unsure`` beside them does not count);
+- ``disputed``: some reviewers confirmed and others rejected;
+- ``unsure``: nobody has decided yet, but someone looked.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from review.accounts import User
+from review.db import Database, iso, utc_now
+
+VERDICTS = ("confirm", "reject", "unsure")
+REASONS = {  # key order is the 1-5 of the keyboard
+    "wrong_object": "wrong object",
+    "not_resting": "not resting",
+    "outside_zone": "outside zone",
+    "permitted": "permitted",
+    "other": "other",
+}
+MAX_NOTE = 500
+
+
+class VerdictError(ValueError):
+    """A verdict that cannot be recorded; the message says what to change."""
+
+
+@dataclass(frozen=True)
+class Verdict:
+    event_id: str
+    user_name: str
+    verdict: str
+    reason: str | None
+    note: str | None
+    decided_at: str
+
+
+@dataclass(frozen=True)
+class AuditLine:
+    audit_id: int
+    at: str
+    user_name: str
+    action: str
+    event_id: str | None
+    verdict: str | None
+    reason: str | None
+    note: str | None
+    previous_verdict: str | None
+    previous_reason: str | None
+    detail: str | None
+    ip: str | None
+
+    @property
+    def changed_mind(self) -> bool:
+        return self.previous_verdict is not None
+
+
+def consolidate(verdicts: list[tuple[str, str | None]]) -> tuple[str, str | None]:
+    """The status of an event from its (verdict, reason) pairs, and the shared reject reason if there is one.
+
+    >>> consolidate([("confirm", None), ("unsure", None)])
+    ('confirmed', None)
+    >>> consolidate([("reject", "permitted"), ("reject", "other")])
+    ('rejected', None)
+    >>> consolidate([("confirm", None), ("reject", "wrong_object")])
+    ('disputed', None)
+    """
+    decided = [(v, r) for v, r in verdicts if v != "unsure"]
+    if not decided:
+        return "unsure", None
+    kinds = {v for v, _ in decided}
+    if len(kinds) > 1:
+        return "disputed", None
+    reasons = {r for _, r in decided}
+    status = "confirmed" if kinds == {"confirm"} else "rejected"
+    return status, reasons.pop() if len(reasons) == 1 else None
+
+
+class Verdicts:
+    """Write verdicts and read them back, with the audit trail.
+
+    Example:
+        >>> db = Database(":memory:")
+        >>> Verdicts(db).record("cam-01/walk/7/warn", User(1, "ana", "reviewer"), "reject", "permitted")
+        Traceback (most recent call last):
+        ...
+        review.verdicts.VerdictError: no event 'cam-01/walk/7/warn' in the store; reload the queue
+    """
+
+    def __init__(self, db: Database):
+        self.db = db
+
+    def record(self, event_id: str, user: User, verdict: str, reason: str | None = None, note: str | None = None,
+               ip: str | None = None) -> bool:
+        """Record ``user``'s verdict; returns False when it repeats their current verdict (nothing written)."""
+        reason, note = (reason or None), (note or "").strip() or None
+        _check(verdict, reason, note)
+        now = iso(utc_now())
+        self.db.sync_cases()
+        with self.db.transaction() as conn:
+            if conn.execute("SELECT 1 FROM events WHERE event_id = ?", (event_id,)).fetchone() is None:
+                raise VerdictError(f"no event {event_id!r} in the store; reload the queue")
+            before = conn.execute("SELECT verdict, reason, note FROM review_verdicts WHERE event_id = ? "
+                                  "AND user_id = ?", (event_id, user.user_id)).fetchone()
+            if before is not None and tuple(before) == (verdict, reason, note):
+                return False
+            conn.execute("INSERT OR REPLACE INTO review_verdicts VALUES (?, ?, ?, ?, ?, ?)",
+                         (event_id, user.user_id, verdict, reason, note, now))
+            conn.execute(
+                "INSERT INTO review_audit (at, user_name, action, event_id, verdict, reason, note, previous_verdict, "
+                "previous_reason, ip) VALUES (?, ?, 'verdict', ?, ?, ?, ?, ?, ?, ?)",
+                (now, user.name, event_id, verdict, reason, note, before["verdict"] if before else None,
+                 before["reason"] if before else None, ip))
+            pairs = conn.execute("SELECT verdict, reason FROM review_verdicts WHERE event_id = ?",
+                                 (event_id,)).fetchall()
+            status, shared_reason = consolidate([tuple(p) for p in pairs])
+            conn.execute("UPDATE review_cases SET status = ?, reason = ?, reviewers = ? WHERE event_id = ?",
+                         (status, shared_reason, len(pairs), event_id))
+        return True
+
+    def of_event(self, event_id: str) -> list[Verdict]:
+        rows = self.db.connect().execute(
+            "SELECT v.event_id, u.name, v.verdict, v.reason, v.note, v.decided_at FROM review_verdicts v "
+            "JOIN review_users u USING (user_id) WHERE v.event_id = ? ORDER BY v.decided_at", (event_id,)).fetchall()
+        return [Verdict(*r) for r in rows]
+
+    def audit(self, event_id: str | None = None, user_name: str | None = None, before: int | None = None,
+              limit: int = 100) -> list[AuditLine]:
+        """Audit lines, newest first; ``before`` (an ``audit_id``) pages back through the trail."""
+        clauses, params = ["1 = 1"], []
+        for column, value in (("event_id", event_id), ("user_name", user_name)):
+            if value:
+                clauses.append(f"{column} = ?")
+                params.append(value)
+        if before is not None:
+            clauses.append("audit_id < ?")
+            params.append(before)
+        rows = self.db.connect().execute(
+            f"SELECT * FROM review_audit WHERE {' AND '.join(clauses)} ORDER BY audit_id DESC LIMIT ?",
+            [*params, limit]).fetchall()
+        return [AuditLine(*r) for r in rows]
+
+    def log(self, user: User, action: str, detail: str, ip: str | None = None) -> None:
+        """An audit line for an admin action that is not a verdict (zones saved, dataset exported)."""
+        with self.db.transaction() as conn:
+            conn.execute("INSERT INTO review_audit (at, user_name, action, detail, ip) VALUES (?, ?, ?, ?, ?)",
+                         (iso(utc_now()), user.name, action, detail, ip))
+
+
+def _check(verdict: str, reason: str | None, note: str | None) -> None:
+    if verdict not in VERDICTS:
+        raise VerdictError(f"verdict {verdict!r} is not known; use confirm, reject or unsure")
+    if verdict == "reject" and reason not in REASONS:
+        raise VerdictError(f"a rejection needs a reason, one of {', '.join(REASONS)}")
+    if verdict != "reject" and reason is not None:
+        raise VerdictError(f"only a rejection takes a reason, not a {verdict}")
+    if note is not None and len(note) > MAX_NOTE:
+        raise VerdictError(f"the note is longer than {MAX_NOTE} characters; shorten it")

@@ -1,0 +1,148 @@
+"""Web plumbing shared by the routes: the services, who is asking, CSRF checks and page rendering.
+
+Guards raise exceptions that ``review.app`` turns into the right answer for the kind of request: a page is sent
+to the login form or shown a short refusal, an API call (``/api/...``, ``/evidence/...``) gets a JSON error.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import quote
+
+from fastapi import Depends, Request
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+
+from events.drawing import format_dwell
+from review.accounts import Accounts, Session
+from review.cases import RULE_NAMES, STATUS_CHOICES, TYPE_CHOICES, Cases
+from review.db import Database
+from review.stats import Stats
+from review.verdicts import REASONS, Verdicts
+from review.zone_editor import CameraPicture, ZoneFile
+
+SESSION_COOKIE = "streetorder_session"
+LOGIN_CSRF_COOKIE = "streetorder_login_csrf"
+CSRF_HEADER = "X-CSRF-Token"
+TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
+TEMPLATES.env.filters["dwell"] = format_dwell
+TEMPLATES.env.filters["event_url"] = lambda event_id: "/events/" + quote(event_id, safe="/")
+TEMPLATES.env.filters["when"] = lambda case: when(case.event.ts, case.recorded_at)
+TEMPLATES.env.globals.update(
+    REASONS=REASONS, RULES=RULE_NAMES, TYPES=tuple(TYPE_CHOICES), STATUSES=STATUS_CHOICES,
+    TYPE_LABELS={"review": "warn + escalate", "all": "all types"},
+    STATUS_LABELS={"pending": "awaiting review", "mine": "not yet judged by me", "reviewed": "any verdict",
+                   "all": "everything"},
+)
+
+
+@dataclass
+class Services:
+    """What the routes work with; one per app."""
+
+    db: Database
+    zone_file: ZoneFile | None = None
+    secure_cookies: bool = False
+    pictures: dict[str, CameraPicture] = field(default_factory=dict)  # the zone editor's frames, read once
+
+    def __post_init__(self):
+        self.accounts = Accounts(self.db)
+        self.cases = Cases(self.db)
+        self.verdicts = Verdicts(self.db)
+        self.stats = Stats(self.db)
+
+
+class NotSignedIn(Exception):
+    """No live session came with the request."""
+
+
+class NotAllowed(Exception):
+    """The signed-in user's role may not do this."""
+
+
+class CsrfRefused(Exception):
+    """A state-changing request without this session's CSRF token (or from another site)."""
+
+
+def services(request: Request) -> Services:
+    return request.app.state.services
+
+
+def signed_in(request: Request) -> Session:
+    """The request's session; every route but the login form and static files depends on it."""
+    session = services(request).accounts.session(request.cookies.get(SESSION_COOKIE))
+    if session is None:
+        raise NotSignedIn
+    request.state.session = session
+    return session
+
+
+SignedIn = Annotated[Session, Depends(signed_in)]
+
+
+def admin(session: SignedIn) -> Session:
+    if not session.user.is_admin:
+        raise NotAllowed
+    return session
+
+
+def check_csrf(session: Session, supplied: str | None) -> None:
+    if not session.csrf_ok(supplied):
+        raise CsrfRefused
+
+
+async def csrf_form(request: Request, session: SignedIn) -> Session:
+    """For form posts: the ``csrf`` field must be this session's token."""
+    form = await request.form()
+    check_csrf(session, form.get("csrf"))
+    return session
+
+
+def csrf_header(request: Request, session: SignedIn) -> Session:
+    """For JSON API calls: the ``X-CSRF-Token`` header must be this session's token."""
+    check_csrf(session, request.headers.get(CSRF_HEADER))
+    return session
+
+
+Admin = Annotated[Session, Depends(admin)]
+CsrfForm = Annotated[Session, Depends(csrf_form)]
+CsrfHeader = Annotated[Session, Depends(csrf_header)]
+
+
+def client_ip(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def is_api(request: Request) -> bool:
+    return request.url.path.startswith(("/api/", "/evidence/"))
+
+
+def render(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
+    session = getattr(request.state, "session", None)
+    context.update(request=request, session=session, user=session.user if session else None,
+                   csrf=session.csrf_token if session else "")
+    return TEMPLATES.TemplateResponse(request, template, context, status_code=status_code)
+
+
+def when(ts: str | None, recorded_at: str) -> str:
+    """The event's wall time where known (local to the camera), else when it was recorded (UTC).
+
+    >>> when("2026-11-22T08:09:02+08:00", "x"), when(None, "2026-11-22T00:09:05+00:00")
+    ('2026-11-22 08:09:02', '2026-11-22 00:09 UTC (recorded)')
+    """
+    if ts:
+        return ts[:19].replace("T", " ")
+    return recorded_at[:16].replace("T", " ") + " UTC (recorded)"
+
+
+def local_path(target: str | None, fallback: str = "/queue") -> str:
+    """``target`` if it is a path on this site, else ``fallback`` (no open redirect through ``?next=``).
+
+    >>> local_path("/events/cam/z/1/warn"), local_path("//evil.example/"), local_path("https://evil.example/")
+    ('/events/cam/z/1/warn', '/queue', '/queue')
+    """
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return fallback
+    return target

@@ -1,0 +1,133 @@
+"""``streetorder review``: the reviewers' web app (``serve``), its accounts (``add-user``) and the dataset export."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import ipaddress
+import os
+import sys
+from pathlib import Path
+
+from rich.console import Console
+
+from review.accounts import ROLES, AccountError, Accounts
+from review.db import Database, StoreMissingError
+from review.export import DatasetExport
+
+PASSWORD_ENV = "STREETORDER_PASSWORD"
+
+
+def add_parser(commands: argparse._SubParsersAction) -> None:
+    p = commands.add_parser("review", help="the reviewers' web app over an event store",
+                            description="Serve the reviewers' web app, manage its accounts, export verdicts.")
+    actions = p.add_subparsers(dest="review_action", required=True, metavar="ACTION")
+
+    serve = actions.add_parser("serve", help="serve the web app", description="Serve the reviewers' web app.")
+    serve.add_argument("--db", required=True, type=Path, help="the event store (OUT/events.db)")
+    serve.add_argument("--config", type=Path, help="cameras and zones (YAML): enables the zone editor on this file")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8080, help="port (default 8080)")
+    serve.add_argument("--secure-cookies", action="store_true",
+                       help="mark cookies Secure: use when the app is reached over HTTPS (a reverse proxy)")
+    serve.add_argument("--proxy", metavar="ADDR",
+                       help="address of a trusted reverse proxy whose X-Forwarded-For names the client")
+    serve.set_defaults(run=serve_app)
+
+    add = actions.add_parser("add-user", help="create an account",
+                             description=f"Create an account. The password is read from --password-stdin, else "
+                                         f"the environment variable {PASSWORD_ENV}, else asked for.")
+    add.add_argument("name", help="user name")
+    add.add_argument("--role", required=True, choices=ROLES)
+    add.add_argument("--db", required=True, type=Path, help="the event store (OUT/events.db)")
+    add.add_argument("--password-stdin", action="store_true", help="read the password from the first input line")
+    add.add_argument("--reset", action="store_true", help="the account exists: set a new password and role")
+    add.set_defaults(run=add_user)
+
+    export = actions.add_parser("export", help="write the verdicts as a YOLO dataset",
+                                description="Confirmed alarms as positives, alarms rejected as 'wrong object' "
+                                            "as hard negatives, in YOLO format.")
+    export.add_argument("--db", required=True, type=Path, help="the event store (OUT/events.db)")
+    export.add_argument("--out", required=True, type=Path, help="folder to write (data.yaml, images/, labels/)")
+    export.set_defaults(run=export_dataset)
+
+
+def serve_app(args: argparse.Namespace, console: Console) -> int:
+    import uvicorn
+
+    from review.app import create_app
+
+    app = _refusing(console, lambda: create_app(args.db, args.config, args.secure_cookies))
+    if app is None:
+        return 2
+    accounts = app.state.services.accounts.users()
+    if not accounts:
+        console.print(f"No accounts yet: create one with `streetorder review add-user NAME --role admin "
+                      f"--db {args.db}`.", highlight=False)
+    if not args.secure_cookies and not _loopback(args.host):
+        console.print(f"[yellow]warning:[/yellow] listening on {args.host} without --secure-cookies: passwords "
+                      "and session cookies cross the network in clear unless an HTTPS proxy is in front.")
+    console.print(f"Review app on http://{args.host}:{args.port}/ ({len(accounts)} account(s), store {args.db})",
+                  highlight=False)
+    uvicorn.run(app, host=args.host, port=args.port, proxy_headers=bool(args.proxy),
+                forwarded_allow_ips=args.proxy or "", server_header=False, log_level="info")
+    return 0
+
+
+def add_user(args: argparse.Namespace, console: Console) -> int:
+    password = _password(args)
+    if password is None:
+        _error(f"no password given: pipe it with --password-stdin, set {PASSWORD_ENV}, or run in a terminal")
+        return 2
+    db = _refusing(console, lambda: Database(args.db))
+    if db is None:
+        return 2
+    user = _refusing(console, lambda: Accounts(db).add_user(args.name, args.role, password, reset=args.reset))
+    if user is None:
+        return 2
+    console.print(f"{'Updated' if args.reset else 'Added'} {user.role} {user.name!r} in {args.db}.", highlight=False)
+    return 0
+
+
+def export_dataset(args: argparse.Namespace, console: Console) -> int:
+    db = _refusing(console, lambda: Database(args.db))
+    if db is None:
+        return 2
+    summary = DatasetExport(db).write_folder(args.out)
+    console.print(f"Wrote {summary.sentence()} to {args.out} (train with data={args.out.resolve()}/data.yaml).",
+                  highlight=False)
+    return 0
+
+
+def _password(args: argparse.Namespace) -> str | None:
+    if args.password_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    if os.environ.get(PASSWORD_ENV):
+        return os.environ[PASSWORD_ENV]
+    if not sys.stdin.isatty():
+        return None
+    first = getpass.getpass(f"Password for {args.name}: ")
+    if first != getpass.getpass("Again: "):
+        _error("the two passwords differ; run the command again")
+        sys.exit(2)
+    return first
+
+
+def _refusing(console: Console, make):
+    """``make()``, or None after printing the one-sentence reason it was refused."""
+    try:
+        return make()
+    except (StoreMissingError, AccountError) as exc:
+        _error(str(exc))
+        return None
+
+
+def _error(message: str) -> None:
+    Console(stderr=True, soft_wrap=True).print(f"[red]error:[/red] {message}", highlight=False)
+
+
+def _loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host == "localhost"
