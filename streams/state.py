@@ -1,0 +1,163 @@
+"""State that outlives the process: each live camera's timeline, resting objects, dwell timers and held photos.
+
+``streetorder run`` saves every camera's state into SQLite every few seconds and on shutdown, in one transaction
+(so a crash mid-write leaves the previous state whole), and takes it up again at start:
+
+- the camera's *origin* (wall-clock time of its first start), so its media timeline ``t`` goes on across restarts
+  and a car resting for 6 minutes before a restart is warned at 8:00 of its real dwell;
+- the resting-object memory (``RestingMemory.snapshot``): ids, spots, looks, rest starts, the next object id;
+- the zone monitor (``ZoneMonitor.snapshot``): running timers (warned or not), closed timers, vending attendance;
+- the rest-start photos held for running timers, so a warn after a restart still carries its two-photo proof.
+
+Tracker state is not kept: a restart starts new tracks and the memory finds each object again on its spot. What
+happened while the process was down is not known: a gap up to ``max_gap`` pauses the absence clocks, a longer one
+ends every timer honestly (warned objects get a clear at their last sighting), as any gap in a video does.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+
+from events.evidence import Photos
+from streams.runner import CameraPipeline
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS camera_state (
+    camera_id TEXT PRIMARY KEY,
+    origin    TEXT NOT NULL,
+    last_t    REAL,
+    state     TEXT NOT NULL,
+    saved_at  TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS held_photos (
+    camera_id TEXT NOT NULL,
+    zone_id   TEXT NOT NULL,
+    rule      TEXT NOT NULL,
+    object_id TEXT NOT NULL,
+    snapshot  BLOB NOT NULL,
+    crop      BLOB NOT NULL,
+    PRIMARY KEY (camera_id, zone_id, rule, object_id)
+);
+"""
+
+PhotoKey = tuple[str, str, str]
+
+
+@dataclass
+class CameraState:
+    """One camera's saved state (``memory`` and ``monitor`` are the snapshots of those stages)."""
+
+    origin: datetime
+    last_t: float | None = None
+    memory: dict | None = None
+    monitor: dict | None = None
+    held: dict[PhotoKey, Photos] = field(default_factory=dict)
+    saved_at: datetime | None = None
+
+
+class StateStore:
+    """Camera states in SQLite (WAL, synchronous writes: a saved state survives a crash or a power cut).
+
+    Example:
+        >>> store = StateStore(":memory:")
+        >>> store.save({"cam-01": CameraState(datetime(2026, 11, 22, 8, 0, tzinfo=UTC), 42.0)})
+        >>> store.load("cam-01").last_t, store.load("cam-02")
+        (42.0, None)
+    """
+
+    def __init__(self, path: str | Path):
+        self.path = str(path)
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=FULL")
+        self._db.execute("PRAGMA busy_timeout=5000")
+        self._db.executescript(SCHEMA)
+        self._lock = threading.Lock()
+        self._photos_saved: dict[str, set[PhotoKey]] = {}
+
+    def load(self, camera_id: str) -> CameraState | None:
+        with self._lock:
+            row = self._db.execute("SELECT origin, last_t, state, saved_at FROM camera_state WHERE camera_id = ?",
+                                   (camera_id,)).fetchone()
+            photos = self._db.execute("SELECT zone_id, rule, object_id, snapshot, crop FROM held_photos "
+                                      "WHERE camera_id = ?", (camera_id,)).fetchall()
+        if row is None:
+            return None
+        data = json.loads(row[2])
+        held = {(zone, rule, obj): Photos(bytes(snapshot), bytes(crop)) for zone, rule, obj, snapshot, crop in photos}
+        self._photos_saved[camera_id] = set(held)
+        return CameraState(datetime.fromisoformat(row[0]), row[1], data.get("memory"), data.get("monitor"), held,
+                           datetime.fromisoformat(row[3]))
+
+    def save(self, states: dict[str, CameraState]) -> None:
+        """Write the states of several cameras in one transaction: all of them or, after a crash, none."""
+        now = datetime.now(UTC).isoformat(timespec="seconds")
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                for camera_id, state in states.items():
+                    body = json.dumps({"memory": state.memory, "monitor": state.monitor}, default=_plain)
+                    self._db.execute("INSERT OR REPLACE INTO camera_state VALUES (?, ?, ?, ?, ?)",
+                                     (camera_id, state.origin.isoformat(), state.last_t, body, now))
+                    self._save_photos(camera_id, state.held)
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                self._photos_saved.clear()  # unknown what was written: compare afresh next time
+                raise
+
+    def _save_photos(self, camera_id: str, held: dict[PhotoKey, Photos]) -> None:
+        """Photos are written once each and deleted when their timer has decided (warned or dropped)."""
+        saved = self._photos_saved.get(camera_id)
+        if saved is None:
+            rows = self._db.execute("SELECT zone_id, rule, object_id FROM held_photos WHERE camera_id = ?",
+                                    (camera_id,)).fetchall()
+            saved = {tuple(r) for r in rows}
+        for key in saved - set(held):
+            self._db.execute("DELETE FROM held_photos WHERE camera_id = ? AND zone_id = ? AND rule = ? "
+                             "AND object_id = ?", (camera_id, *key))
+        for key in set(held) - saved:
+            self._db.execute("INSERT OR REPLACE INTO held_photos VALUES (?, ?, ?, ?, ?, ?)",
+                             (camera_id, *key, held[key].snapshot, held[key].crop))
+        self._photos_saved[camera_id] = set(held)
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+
+def capture(pipeline: CameraPipeline, origin: datetime) -> CameraState:
+    """The state of one camera's stages, ready to save."""
+    memory = pipeline.memory.snapshot()
+    return CameraState(origin, memory["last_t"], memory, pipeline.monitor.snapshot(),
+                       pipeline.recorder.evidence.held())
+
+
+def resume(pipeline: CameraPipeline, state: CameraState | None, first_object_id: int = 1) -> None:
+    """Take up a saved state in freshly built stages. ``first_object_id`` is a floor for new object ids (one above
+    every id already in the event store), so even a lost state file can never make an event id repeat."""
+    memory = state.memory if state and state.memory else {"last_t": None, "objects": []}
+    pipeline.memory.restore({**memory, "next_id": max(int(memory.get("next_id", 1)), first_object_id)})
+    if state is None:
+        return
+    if state.monitor:
+        pipeline.monitor.restore(state.monitor)
+    pipeline.recorder.evidence.hold_again(state.held)
+
+
+def _plain(value):
+    """JSON for numpy scalars and arrays that slipped into a snapshot."""
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    raise TypeError(f"{type(value).__name__} cannot be saved in the state")
