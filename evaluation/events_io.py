@@ -1,0 +1,128 @@
+"""Read the two inputs of event scoring: predicted events (DESIGN.md JSON lines, nothing else) and ground truth.
+
+A line that is not exactly a DESIGN.md event is refused with one sentence naming the file, the line and the fix.
+
+Example:
+    >>> line = ('{"event_id": "c/z/1/warn", "type": "warn", "rule": "sidewalk_parking", "camera_id": "c", '
+    ...         '"zone_id": "z", "object_id": "1", "class": "car", "t": 542.0, "ts": null, "since_t": 62.0, '
+    ...         '"dwell_s": 480.0, "bbox": [1, 2, 3, 4], "score": 0.9, "evidence": {}}')
+    >>> parse_event_line(line, "events.jsonl", 1).t
+    542.0
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+
+class ScoringInputError(ValueError):
+    """An input file the scorer cannot use; the message names the file (and line) and the fix."""
+
+
+class PredictedEvent(BaseModel):
+    """One DESIGN.md event line, validated exactly (no missing and no extra keys)."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True)
+
+    event_id: str
+    type: Literal["warn", "clear", "escalate"]
+    rule: Literal["sidewalk_parking", "street_vending", "misparked_bike"]
+    camera_id: str
+    zone_id: str
+    object_id: str
+    class_name: str = Field(alias="class")
+    t: float
+    ts: str | None
+    since_t: float
+    dwell_s: float
+    bbox: tuple[float, float, float, float]
+    score: float
+    evidence: dict[str, str]
+
+
+def parse_event_line(text: str, path: str, number: int) -> PredictedEvent:
+    where = f"{path}:{number}"
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ScoringInputError(f"{where}: not JSON ({exc.msg}); give the events.jsonl written by "
+                                "`streetorder process` (one DESIGN.md event per line)") from None
+    if not isinstance(data, dict):
+        raise ScoringInputError(f"{where}: a line must be one JSON object (a DESIGN.md event)")
+    try:
+        return PredictedEvent.model_validate(data)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        field = ".".join(str(p) for p in error["loc"]) or "line"
+        if error["type"] == "extra_forbidden":
+            problem = f"unknown key {field!r}"
+        elif error["type"] == "missing":
+            problem = f"key {field!r} is missing"
+        else:
+            problem = f"{field}: {error['msg']}"
+        raise ScoringInputError(f"{where}: not a DESIGN.md event ({problem}); only the event JSON lines of "
+                                "DESIGN.md are accepted") from None
+
+
+def read_events(path: str | Path) -> list[PredictedEvent]:
+    path = Path(path)
+    if not path.is_file():
+        raise ScoringInputError(f"{path}: no such events file; give OUT/events.jsonl of a `streetorder process` run")
+    lines = path.read_text(encoding="utf-8").splitlines()
+    return [parse_event_line(line, str(path), i) for i, line in enumerate(lines, start=1) if line.strip()]
+
+
+@dataclass(frozen=True)
+class TruthObject:
+    """A ground-truth object of one scenario (see ``evaluation.scenario``)."""
+
+    scenario: str
+    camera_id: str
+    id: str
+    class_name: str
+    rule: str | None
+    zone: str | None
+    rest_start: float
+    rest_end: float | None
+    box: tuple[float, float, float, float]
+    warn: float | None
+    clear: float | None
+
+
+@dataclass(frozen=True)
+class TruthScenario:
+    name: str
+    camera_id: str
+    duration: float
+    objects: tuple[TruthObject, ...]
+
+
+def read_truth(path: str | Path) -> list[TruthScenario]:
+    """Ground truth from a ``gt.json`` file, or every ``gt.json`` under a folder (a whole suite)."""
+    path = Path(path)
+    files = sorted(path.rglob("gt.json")) if path.is_dir() else [path]
+    if not files or not files[0].is_file():
+        raise ScoringInputError(f"{path}: no gt.json here; give a scenario's gt.json or the folder written by "
+                                "`streetorder evaluate make-scenarios`")
+    return [_scenario(file) for file in files]
+
+
+def _scenario(file: Path) -> TruthScenario:
+    try:
+        data = json.loads(file.read_text(encoding="utf-8"))
+        camera = data["camera_id"]
+        objects = tuple(
+            TruthObject(data["scenario"], camera, o["id"], o["class_name"], o["rule"], o["zone"],
+                        float(o["rest_start"]), None if o["rest_end"] is None else float(o["rest_end"]),
+                        tuple(o["box"]), o["expected"]["warn"], o["expected"]["clear"])
+            for o in data["objects"]
+        )
+        return TruthScenario(data["scenario"], camera, float(data["duration"]), objects)
+    except (json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
+        raise ScoringInputError(f"{file}: not a scenario ground-truth file ({exc!r}); regenerate it with "
+                                "`streetorder evaluate make-scenarios`") from None

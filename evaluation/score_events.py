@@ -1,0 +1,243 @@
+"""Score predicted events against scenario ground truth.
+
+Matching: a predicted ``warn`` matches a ground-truth object that should be warned when it is on the same camera,
+zone and rule, its box overlaps the object's box at rest (IoU >= ``min_iou``) and its time is within ``tolerance``
+seconds of the expected warn (rest start + warn_after). Pairs are taken closest in time first; each object and each
+event is used once. An unmatched warn on an object that already has its warn is a *duplicate*; any other unmatched
+warn is a *false alarm* (attributed, for diagnosis, to the ground-truth object it overlaps, if any).
+
+For each matched warn, the ``clear`` with the same camera, zone and object id is compared with the expected clear
+(the object's last moment on its spot). Reported per rule and overall: precision, recall and F1 of warn events
+(duplicates count against precision), warn-time and clear-time error (predicted minus expected: median and worst),
+duplicates, false alarms and false alarms per camera-hour.
+
+Example:
+    >>> scores = score_events([], [])
+    >>> scores.overall.f1 is None
+    True
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+from detector.detections import box_iou
+from evaluation.events_io import PredictedEvent, TruthObject, TruthScenario
+
+RULE_ORDER = ("sidewalk_parking", "street_vending", "misparked_bike")
+
+
+@dataclass
+class RuleScore:
+    rule: str
+    expected: int = 0
+    matched: int = 0
+    duplicates: int = 0
+    false_alarms: int = 0
+    missed_clears: int = 0
+    spurious_clears: int = 0
+    warn_errors: list[float] = field(default_factory=list)
+    clear_errors: list[float] = field(default_factory=list)
+    camera_hours: float = 0.0
+
+    @property
+    def predicted(self) -> int:
+        return self.matched + self.duplicates + self.false_alarms
+
+    @property
+    def precision(self) -> float | None:
+        return self.matched / self.predicted if self.predicted else None
+
+    @property
+    def recall(self) -> float | None:
+        return self.matched / self.expected if self.expected else None
+
+    @property
+    def f1(self) -> float | None:
+        p, r = self.precision, self.recall
+        if p is None and r is None:
+            return None
+        p, r = p or 0.0, r or 0.0
+        return 2 * p * r / (p + r) if p + r else 0.0
+
+    @property
+    def false_alarms_per_hour(self) -> float | None:
+        return self.false_alarms / self.camera_hours if self.camera_hours else None
+
+    def add(self, other: RuleScore) -> None:
+        for name in ("expected", "matched", "duplicates", "false_alarms", "missed_clears", "spurious_clears"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.warn_errors += other.warn_errors
+        self.clear_errors += other.clear_errors
+
+    def summary(self) -> dict:
+        return {
+            "rule": self.rule, "expected": self.expected, "predicted": self.predicted, "matched": self.matched,
+            "precision": self.precision, "recall": self.recall, "f1": self.f1,
+            "warn_error_median": median(self.warn_errors), "warn_error_worst": worst(self.warn_errors),
+            "clear_error_median": median(self.clear_errors), "clear_error_worst": worst(self.clear_errors),
+            "duplicates": self.duplicates, "false_alarms": self.false_alarms,
+            "false_alarms_per_camera_hour": self.false_alarms_per_hour,
+            "missed_clears": self.missed_clears, "spurious_clears": self.spurious_clears,
+        }
+
+
+@dataclass
+class Outcome:
+    """What happened to one ground-truth object, or to one unmatched event."""
+
+    scenario: str
+    object_id: str | None
+    rule: str | None
+    expected_warn: float | None
+    warn: float | None
+    expected_clear: float | None
+    clear: float | None
+    verdict: str  # ok, missed, no event (ok), duplicate, false alarm, missed clear, spurious clear
+    event_id: str | None = None
+
+
+@dataclass
+class EventScores:
+    rules: dict[str, RuleScore]
+    overall: RuleScore
+    outcomes: list[Outcome]
+    camera_hours: float
+    ignored_events: int  # events on cameras that are not in the ground truth
+
+    def to_json(self) -> dict:
+        return {
+            "camera_hours": self.camera_hours,
+            "ignored_events": self.ignored_events,
+            "rules": [r.summary() for r in self.rules.values()],
+            "overall": self.overall.summary(),
+            "outcomes": [asdict(o) for o in self.outcomes],
+        }
+
+
+def median(values: list[float]) -> float | None:
+    return float(np.median(values)) if values else None
+
+
+def worst(values: list[float]) -> float | None:
+    """The error farthest from zero, with its sign."""
+    return float(max(values, key=abs)) if values else None
+
+
+def score_events(truth: list[TruthScenario], events: list[PredictedEvent], tolerance: float = 60.0,
+                 min_iou: float = 0.3) -> EventScores:
+    cameras = {s.camera_id: s for s in truth}
+    hours = sum(s.duration for s in truth) / 3600.0
+    rules = _rule_names(truth, events)
+    scores = {rule: RuleScore(rule, camera_hours=hours) for rule in rules}
+    outcomes: list[Outcome] = []
+    for scenario in truth:
+        mine = [e for e in events if e.camera_id == scenario.camera_id]
+        outcomes += _score_camera(scenario, mine, scores, tolerance, min_iou)
+    overall = RuleScore("overall", camera_hours=hours)
+    for score in scores.values():
+        overall.add(score)
+    ignored = sum(1 for e in events if e.camera_id not in cameras)
+    return EventScores(scores, overall, outcomes, hours, ignored)
+
+
+def _rule_names(truth: list[TruthScenario], events: list[PredictedEvent]) -> list[str]:
+    cameras = {s.camera_id for s in truth}
+    present = {o.rule for s in truth for o in s.objects if o.rule and o.warn is not None}
+    present |= {e.rule for e in events if e.type == "warn" and e.camera_id in cameras}
+    return [r for r in RULE_ORDER if r in present]
+
+
+def _score_camera(scenario: TruthScenario, events: list[PredictedEvent], scores: dict[str, RuleScore],
+                  tolerance: float, min_iou: float) -> list[Outcome]:
+    warns = [e for e in events if e.type == "warn"]
+    clears = [e for e in events if e.type == "clear"]
+    due = [o for o in scenario.objects if o.warn is not None]
+    pairs = _match(due, warns, tolerance, min_iou)
+    matched_events = {id(e) for e in pairs.values()}
+    outcomes = []
+    for obj in scenario.objects:
+        if obj.warn is None:
+            continue
+        score = scores[obj.rule]
+        score.expected += 1
+        event = pairs.get(obj.id)
+        if event is None:
+            outcomes.append(Outcome(scenario.name, obj.id, obj.rule, obj.warn, None, obj.clear, None, "missed"))
+            continue
+        score.matched += 1
+        score.warn_errors.append(event.t - obj.warn)
+        outcomes.append(_clear_outcome(scenario, obj, event, clears, score))
+    for event in warns:
+        if id(event) in matched_events:
+            continue
+        owner = _owner(scenario, event, min_iou)
+        duplicate = owner is not None and owner.id in pairs and _same_place(owner, event, min_iou)
+        if duplicate:
+            scores[event.rule].duplicates += 1
+        else:
+            scores[event.rule].false_alarms += 1
+        outcomes.append(Outcome(scenario.name, owner.id if owner else None, event.rule,
+                                owner.warn if owner else None, event.t, None, None,
+                                "duplicate" if duplicate else "false alarm", event.event_id))
+    warned_objects = {o.id for o in scenario.objects if o.warn is not None}
+    for obj in scenario.objects:
+        if obj.id not in warned_objects and not any(o.object_id == obj.id for o in outcomes):
+            outcomes.append(Outcome(scenario.name, obj.id, obj.rule, None, None, None, None, "no event (ok)"))
+    return outcomes
+
+
+def _match(due: list[TruthObject], warns: list[PredictedEvent], tolerance: float,
+           min_iou: float) -> dict[str, PredictedEvent]:
+    """Object id -> its warn: candidate pairs closest in time first, each object and event used once."""
+    candidates = []
+    for obj in due:
+        for k, event in enumerate(warns):
+            if _same_place(obj, event, min_iou) and abs(event.t - obj.warn) <= tolerance:
+                candidates.append((abs(event.t - obj.warn), obj.id, k))
+    pairs: dict[str, PredictedEvent] = {}
+    used: set[int] = set()
+    for _, object_id, k in sorted(candidates):
+        if object_id not in pairs and k not in used:
+            pairs[object_id] = warns[k]
+            used.add(k)
+    return pairs
+
+
+def _same_place(obj: TruthObject, event: PredictedEvent, min_iou: float) -> bool:
+    return obj.zone == event.zone_id and obj.rule == event.rule and _iou(obj.box, event.bbox) >= min_iou
+
+
+def _owner(scenario: TruthScenario, event: PredictedEvent, min_iou: float) -> TruthObject | None:
+    """The ground-truth object an unmatched event is about: the one its box overlaps most while it rests."""
+    best, best_iou = None, min_iou
+    for obj in scenario.objects:
+        end = scenario.duration if obj.rest_end is None else obj.rest_end
+        if not obj.rest_start <= event.t <= end + 60.0:
+            continue
+        iou = _iou(obj.box, event.bbox)
+        if iou >= best_iou:
+            best, best_iou = obj, iou
+    return best
+
+
+def _clear_outcome(scenario: TruthScenario, obj: TruthObject, warn: PredictedEvent, clears: list[PredictedEvent],
+                   score: RuleScore) -> Outcome:
+    clear = next((c for c in clears if c.zone_id == warn.zone_id and c.object_id == warn.object_id), None)
+    verdict = "ok"
+    if obj.clear is not None and clear is None:
+        score.missed_clears += 1
+        verdict = "missed clear"
+    elif obj.clear is None and clear is not None:
+        score.spurious_clears += 1
+        verdict = "spurious clear"
+    elif clear is not None:
+        score.clear_errors.append(clear.t - obj.clear)
+    return Outcome(scenario.name, obj.id, obj.rule, obj.warn, warn.t, obj.clear, clear.t if clear else None,
+                   verdict, warn.event_id)
+
+
+def _iou(a, b) -> float:
+    return float(box_iou(np.asarray(a), np.asarray(b))[0, 0])
