@@ -15,6 +15,7 @@ import numpy as np
 import onnxruntime as ort
 
 from detector.detections import Detections
+from models.registry import rect_shape
 from models.taxonomy import Taxonomy
 
 PAD_VALUE = 114  # what Ultralytics pads with, so both backends see the same pixels
@@ -39,7 +40,11 @@ def letterbox(image: np.ndarray, size: tuple[int, int]) -> tuple[np.ndarray, flo
 
 
 def session_options(threads: int | None = None) -> ort.SessionOptions:
-    """CPU session options: all graph optimisations, a fixed thread count, no busy-waiting between runs."""
+    """CPU session options: all graph optimisations, a fixed thread count, no busy-waiting between runs.
+
+    One session may be run from several threads at once; with ``threads=1`` each run stays on its caller's
+    thread, so N worker threads use N cores without the intra-op pool's hand-offs (what ``workers`` does).
+    """
     options = ort.SessionOptions()
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     options.intra_op_num_threads = threads or os.cpu_count() or 1
@@ -64,32 +69,63 @@ class OnnxDetector:
         taxonomy: Taxonomy | None = None,
         threads: int | None = None,
         max_detections: int = 300,
+        imgsz: int = 640,
+        letterbox: str = "square",
     ):
         self.path = Path(path)
         self.confidence = confidence
         self.iou = iou
         self.max_detections = max_detections
         self.taxonomy = taxonomy or Taxonomy()
-        self.session = ort.InferenceSession(str(path), session_options(threads), providers=["CPUExecutionProvider"])
-        model_input = self.session.get_inputs()[0]
-        self.input_name = model_input.name
-        h, w = model_input.shape[2:4]
-        self.input_size = (h if isinstance(h, int) else 640, w if isinstance(w, int) else 640)
-        output_shape = self.session.get_outputs()[0].shape
+        self.imgsz = imgsz
+        self.rect = letterbox == "rect"
+        input_shape, output_shape, metadata = self._load(self.path, threads)
+        h, w = input_shape[2:4]
+        # a fixed-shape model is fed its own shape; a dynamic one the frame's rect (or square) letterbox
+        self.input_size = (h, w) if isinstance(h, int) and isinstance(w, int) else None
         self.end_to_end = len(output_shape) == 3 and output_shape[-1] == 6
-        self.class_names = _class_names(self.session, output_shape)
+        self.class_names = _class_names(metadata, output_shape)
         self._categories = self.taxonomy.categories([self.class_names[i] for i in sorted(self.class_names)])
 
+    def _load(self, path: Path, threads: int | None) -> tuple[list, list, dict[str, str]]:
+        """Open the inference session; returns the input and output shapes (free dimensions as names) and the
+        model's metadata."""
+        self.session = ort.InferenceSession(str(path), session_options(threads), providers=["CPUExecutionProvider"])
+        self.input_name = self.session.get_inputs()[0].name
+        return (self.session.get_inputs()[0].shape, self.session.get_outputs()[0].shape,
+                self.session.get_modelmeta().custom_metadata_map)
+
+    def shape_for(self, image: np.ndarray) -> tuple[int, int]:
+        """The (height, width) the network is fed for a frame like ``image``."""
+        if self.input_size is not None:
+            return self.input_size
+        if self.rect:
+            return rect_shape((image.shape[1], image.shape[0]), self.imgsz)
+        return self.imgsz, self.imgsz
+
+    def preprocess(self, image: np.ndarray) -> tuple[np.ndarray, float, tuple[int, int]]:
+        """BGR frame -> the network's 1x3xHxW float input, the scale applied and the (left, top) padding."""
+        padded, scale, pad = letterbox(image, self.shape_for(image))
+        return cv2.dnn.blobFromImage(padded, 1 / 255.0, swapRB=True), scale, pad
+
     def detect(self, image: np.ndarray) -> Detections:
-        padded, scale, (pad_x, pad_y) = letterbox(image, self.input_size)
-        blob = cv2.dnn.blobFromImage(padded, 1 / 255.0, swapRB=True)
-        output = self.session.run(None, {self.input_name: blob})[0][0]
+        blob, scale, pad = self.preprocess(image)
+        return self.postprocess(self.infer(blob)[0], image.shape, scale, pad)
+
+    def infer(self, blob: np.ndarray) -> np.ndarray:
+        """The network's raw output for an input batch (safe to call from several threads at once)."""
+        return self.session.run(None, {self.input_name: blob})[0]
+
+    def postprocess(self, output: np.ndarray, image_shape: tuple[int, ...], scale: float,
+                    pad: tuple[int, int]) -> Detections:
+        """One image's network output -> ``Detections`` in the frame's pixels (any backend with this network)."""
         if self.end_to_end:
             xyxy, scores, class_ids = self._end_to_end(output)
         else:
             xyxy, scores, class_ids = self._raw(output)
+        pad_x, pad_y = pad
         xyxy = (xyxy - np.array([pad_x, pad_y, pad_x, pad_y], dtype=np.float32)) / scale
-        h, w = image.shape[:2]
+        h, w = image_shape[:2]
         np.clip(xyxy[:, 0::2], 0, w, out=xyxy[:, 0::2])
         np.clip(xyxy[:, 1::2], 0, h, out=xyxy[:, 1::2])
         names = np.array([self.class_names.get(int(c), str(c)) for c in class_ids], dtype=object)
@@ -123,8 +159,8 @@ class OnnxDetector:
         return xyxy[kept].astype(np.float32), scores[kept], class_ids[kept].astype(np.int32)
 
 
-def _class_names(session: ort.InferenceSession, output_shape) -> dict[int, str]:
-    names = session.get_modelmeta().custom_metadata_map.get("names")
+def _class_names(metadata: dict[str, str], output_shape) -> dict[int, str]:
+    names = metadata.get("names")
     if names:
         return {int(k): str(v) for k, v in ast.literal_eval(names).items()}
     if len(output_shape) == 3 and output_shape[1] == 84:

@@ -83,14 +83,32 @@ def _download(stem: str, folders: list[Path]) -> Path:
     return got.resolve()
 
 
-def onnx_export(weights: Path, imgsz: int = 640) -> Path:
+STRIDE = 32  # YOLO input sides are multiples of the network's largest stride
+
+
+def rect_shape(frame_size: tuple[int, int], imgsz: int = 640) -> tuple[int, int]:
+    """(height, width) of the smallest stride-multiple letterbox that holds a ``frame_size`` (width, height) frame
+    scaled so that its long side is ``imgsz``: Ultralytics' ``rect`` inference shape.
+
+    >>> rect_shape((1920, 1080)), rect_shape((640, 352)), rect_shape((576, 996), 320)
+    ((384, 640), (352, 640), (320, 192))
+    """
+    width, height = frame_size
+    scale = imgsz / max(width, height)
+    return (-(-round(height * scale) // STRIDE) * STRIDE, -(-round(width * scale) // STRIDE) * STRIDE)
+
+
+def onnx_export(weights: Path, imgsz: int | tuple[int, int] = 640, dynamic: bool = False) -> Path:
     """Path of an fp32 ONNX export of ``weights`` (a ``.pt``), exported once and cached.
 
+    ``imgsz`` is a square side or a (height, width) shape. ``dynamic`` exports a model whose batch, height and
+    width are free (one file serves every aspect ratio and batch size, as fast as a fixed one on onnxruntime).
     The cache key is the file's content hash, so replacing the weights re-exports.
     """
     weights = Path(weights)
     digest = hashlib.sha256(weights.read_bytes()).hexdigest()[:12]
-    target = cache_dir() / f"{weights.stem}-{imgsz}-{digest}.onnx"
+    size = "x".join(str(v) for v in imgsz) if isinstance(imgsz, tuple) else str(imgsz)
+    target = cache_dir() / f"{weights.stem}-{size}{'-dynamic' if dynamic else ''}-{digest}.onnx"
     if target.is_file():
         return target
     from ultralytics import YOLO
@@ -99,7 +117,9 @@ def onnx_export(weights: Path, imgsz: int = 640) -> Path:
     with tempfile.TemporaryDirectory() as tmp:
         local = Path(tmp) / weights.name
         shutil.copy2(weights, local)  # export writes next to its input; the search folders may be read-only
-        exported = Path(YOLO(str(local)).export(format="onnx", imgsz=imgsz, dynamic=False, simplify=True,
+        exported = Path(YOLO(str(local)).export(format="onnx", imgsz=imgsz, dynamic=dynamic, simplify=True,
                                                 verbose=False))
-        shutil.move(exported, target)
+        partial = target.with_suffix(".part")
+        shutil.move(exported, partial)
+        partial.replace(target)  # atomic: two processes exporting at once never read half a file
     return target

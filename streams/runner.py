@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+from detector.change import ChangeGate, watched_region
 from detector.detections import Detections
 from detector.load import Detector
 from detector.resting import RestingMemory, RestingParams
@@ -27,6 +28,7 @@ from events.video import AnnotatedVideo
 from models.registry import ModelNotFoundError
 from streams.files import open_recorded
 from streams.frames import Frame, SourceError
+from streams.overlap import detect_in_order, prefetch
 from streams.urls import mask_credentials
 from zones.config import CameraConfig, Config, ConfigError, is_file_source
 from zones.geometry import check_in_frame
@@ -46,6 +48,7 @@ class CameraReport:
     media_seconds: float = 0.0
     events: list[Event] = field(default_factory=list)
     already_known: int = 0
+    inferred: int = 0  # frames the detector ran on (fewer than ``frames`` with ``skip_unchanged``)
     error: str | None = None
     seconds: dict[str, float] = field(default_factory=lambda: dict.fromkeys(STAGES, 0.0))
 
@@ -104,11 +107,13 @@ def process_recorded(
     cameras: list[str] | None = None,
     on_start: Callable[[CameraConfig, float | None], None] | None = None,
     on_frame: Callable[[CameraConfig, Frame], None] | None = None,
+    workers: int = 1,
 ) -> list[CameraReport]:
     """Run every file or image-folder camera of ``config``; live sources are left to ``streetorder run``.
 
     A camera that fails (unreadable file, zone outside its frame) is reported and the others go on; its events
-    up to the failure are already stored.
+    up to the failure are already stored. Each camera's video is decoded in a thread of its own, ahead of
+    ``workers`` detector threads (see ``streams.overlap``).
     """
     out_dir = Path(out_dir)
     jsonl = JsonlWriter(out_dir / "events.jsonl")
@@ -125,7 +130,7 @@ def process_recorded(
                 continue
             try:
                 _process_camera(config, camera, out_dir, detector_for(camera), store, jsonl, report,
-                                camera.start_time or origin, annotate, on_start, on_frame)
+                                camera.start_time or origin, annotate, on_start, on_frame, workers)
             except (SourceError, ConfigError, ModelNotFoundError) as exc:
                 report.error = str(exc)
             except Exception as exc:  # one broken camera must not lose the others' results
@@ -136,9 +141,10 @@ def process_recorded(
     return reports
 
 
-def _process_camera(config, camera, out_dir, detector, store, jsonl, report, origin, annotate, on_start, on_frame):
+def _process_camera(config, camera, out_dir, detector, store, jsonl, report, origin, annotate, on_start, on_frame,
+                    workers=1):
     fps = camera.analysis_fps or config.analysis_fps
-    source = open_recorded(str(camera.source), fps, origin).probe()
+    source = open_recorded(str(camera.source), fps, origin, camera.keyframes_only).probe()
     if source.frame_size:
         check_in_frame(camera, *source.frame_size, config_name=str(config.path or "config"))
     store.save_camera(camera.id, mask_credentials(camera.source), [z.model_dump() for z in camera.zones],
@@ -149,11 +155,9 @@ def _process_camera(config, camera, out_dir, detector, store, jsonl, report, ori
     if on_start:
         on_start(camera, source.duration)
     last: Frame | None = None
+    gate = change_gate(config, camera)
     try:
-        for frame in _timed(iter(source), report.seconds):
-            clock = _Clock(report.seconds)
-            detections = detector.detect(frame.image)
-            clock.lap("detect")
+        for frame, detections in detect_in_order(prefetch(source), detector.detect, workers, gate, report.seconds):
             report.events += pipeline.step(frame, detections, report.seconds)
             report.frames += 1
             report.media_seconds = frame.t
@@ -163,19 +167,16 @@ def _process_camera(config, camera, out_dir, detector, store, jsonl, report, ori
     finally:
         report.events += pipeline.finish(last)
         report.already_known = recorder.already_known
+        report.inferred = gate.inferred if gate else report.frames
 
 
-def _timed(frames: Iterator[Frame], seconds: dict[str, float]) -> Iterator[Frame]:
-    """Yield from ``frames``, adding the time spent producing each one to ``seconds["decode"]``."""
-    while True:
-        start = time.perf_counter()
-        try:
-            frame = next(frames)
-        except StopIteration:
-            return
-        finally:
-            seconds["decode"] += time.perf_counter() - start
-        yield frame
+def change_gate(config: Config, camera: CameraConfig) -> ChangeGate | None:
+    """The camera's ``skip_unchanged`` gate, or None when every frame is detected."""
+    settings = camera.detect or config.detect
+    if not settings.skip_unchanged:
+        return None
+    return ChangeGate(settings.reconfirm_every,
+                      region=watched_region([z.polygon for z in camera.zones if z.type != "ignore"]))
 
 
 class _Clock:

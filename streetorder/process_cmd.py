@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 from collections import Counter
 from datetime import datetime
 from pathlib import Path
@@ -34,14 +35,21 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     p.add_argument("--camera", action="append", help="only this camera id (repeatable)")
     p.add_argument("--annotate", action="store_true", help="also write OUT/annotated/<camera>.mp4")
     p.add_argument("--store", help="SQLite file for events (default: config `store:` or OUT/events.db)")
+    p.add_argument("--workers", type=int, default=default_workers(),
+                   help="detector threads working side by side, one core each (default: the CPU count)")
     p.set_defaults(run=run)
+
+
+def default_workers() -> int:
+    return os.cpu_count() or 1
 
 
 def run(args: argparse.Namespace, console: Console) -> int:
     config = load_config(args.config)
     args.out.mkdir(parents=True, exist_ok=True)
     store = EventStore(args.store or config.store or args.out / "events.db")
-    detectors = DetectorCache(config, args.model, args.backend)
+    workers = getattr(args, "workers", None) or default_workers()
+    detectors = DetectorCache(config, args.model, args.backend, workers)
     detectors.for_camera(config.cameras[0])  # a missing model fails here, once, before any camera starts
 
     with Progress(
@@ -65,29 +73,31 @@ def run(args: argparse.Namespace, console: Console) -> int:
 
         reports = process_recorded(config, args.out, detectors.for_camera, store, origin=args.start_time,
                                    annotate=args.annotate, cameras=args.camera, on_start=on_start,
-                                   on_frame=on_frame)
+                                   on_frame=on_frame, workers=workers)
     store.close()
     print_summary(console, reports, args.out)
     return 1 if any(r.error for r in reports) else 0
 
 
 class DetectorCache:
-    """One detector per distinct model setting, shared by the cameras that use it."""
+    """One detector per distinct model setting, shared by the cameras that use it. With several ``workers`` each
+    inference stays on one core (onnxruntime ``threads=1``) and the workers run side by side."""
 
-    def __init__(self, config: Config, model: str | None, backend: str | None):
+    def __init__(self, config: Config, model: str | None, backend: str | None, workers: int = 1):
         self.config = config
         self.model = model
         self.backend = backend
+        self.threads = 1 if workers > 1 else None
         self.taxonomy = Taxonomy(config.taxonomy)
         self._loaded: dict[tuple, Detector] = {}
 
     def for_camera(self, camera: CameraConfig) -> Detector:
         settings: DetectSettings = camera.detect or self.config.detect
         key = (self.model or settings.model, self.backend or settings.backend, settings.confidence, settings.iou,
-               settings.imgsz)
+               settings.imgsz, settings.letterbox)
         if key not in self._loaded:
             self._loaded[key] = load_detector(key[0], key[1], settings.confidence, settings.iou, settings.imgsz,
-                                              self.taxonomy)
+                                              self.taxonomy, self.threads, settings.letterbox)
         return self._loaded[key]
 
 
@@ -122,6 +132,10 @@ def print_summary(console: Console, reports: list[CameraReport], out: Path) -> N
         timing.add_row(report.camera_id, *cells, f"{report.frames / total:.1f}", f"{speed:.1f}")
     console.print(timing)
 
+    skipped = [f"{r.camera_id} {r.frames - r.inferred} of {r.frames}" for r in reports if r.inferred < r.frames]
+    if skipped:
+        console.print("Unchanged frames that reused the last detections (skip_unchanged): " + ", ".join(skipped),
+                      highlight=False)
     known = sum(r.already_known for r in reports)
     if known:
         console.print(f"{known} event(s) were already in the store from an earlier run and were not written again.")

@@ -1,0 +1,130 @@
+"""`streetorder bench`'s parts that can be checked exactly: the stage breakdown covers every stage with a real
+model on real H.264, targets are judged from the figures, the report and its plot are written from saved JSON, and
+the capacity search can start from an estimate. (The figures themselves are measured by the command, never
+asserted by a test.)"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from evaluation import perf_report
+from evaluation.bench import make_footage
+from evaluation.bench_speed import BY_NAME, SETTINGS, batch_run, key_frames, setting_detector, stage_costs
+from streetorder.bench_cmd import SERIES, estimate
+from streetorder.cli import main
+from tests.test_bench import run_with
+from tests.test_sources import write_video
+
+REPORT = {
+    "started": "2026-11-22T06:00:00+00:00", "machine": "2 CPU cores, load average 0.5, 0.5, 0.5", "workers": 2,
+    "finished_machine": "2 CPU cores, load average 1.0, 0.8, 0.6",
+    "decode": [{"footage": "360p", "keyframes_only": True, "frames": 50, "video_s": 50.0, "cpu_s": 0.15,
+                "cpu_share": 0.003}],
+    "stages": [{"footage": "360p", "ms": {"decode (all frames of 1 s)": 11.0, "decode (key frame)": 3.0,
+                                          "inference": 30.0, "tracking": 1.0, "evidence photos (per event)": 6.0}}],
+    "inference": [{"setting": "square-640", "label": "fp32 640x640 (default)", "shape": [640, 640], "ms": 96.0,
+                   "fps_workers": 20.0},
+                  {"setting": "int8-640", "label": "INT8 640 rect", "shape": [384, 640], "ms": 40.0,
+                   "fps_workers": 48.0}],
+    "naive": {"fps": 25.0, "cameras": 1.0},
+    "capacity": [{"series": "360p-keyframes-int8", "kind": "360p", "source": "640x360", "decoded": "key frames only",
+                  "setting": "INT8 640 rect", "sustained_cameras": 41,
+                  "runs": [{"cameras": 41, "cpu_cores": 1.7, "detector_ms": 38.0}]},
+                 {"series": "1080p-all-int8", "kind": "1080p", "source": "1920x1080", "decoded": "all frames",
+                  "setting": "INT8 640 rect", "sustained_cameras": 7,
+                  "runs": [{"cameras": 7, "cpu_cores": 1.5, "detector_ms": 40.0}]}],
+    "batch": [{"label": "INT8 640 rect", "setting": "int8-640", "keyframes_only": True, "frames": 300,
+               "video_s": 300.0, "wall_s": 5.0, "seconds": {}}],
+}
+ACCURACY = [
+    {"setting": "square-640", "label": "fp32 640x640 (default)", "code": "abc", "detections": {"map50": 0.8,
+     "map50_95": 0.60}, "events": {"overall": {"matched": 8, "expected": 8, "false_alarms": 0, "duplicates": 0,
+                                               "warn_error_median": 0.6, "warn_error_worst": 0.6},
+                                   "frames": 100, "inferred": 100}},
+    {"setting": "int8-640", "label": "INT8 640 rect", "code": "abc", "detections": {"map50": 0.78, "map50_95": 0.585},
+     "events": None},
+]
+
+
+def test_targets_are_judged_from_the_figures():
+    rows = {row[0]: row for row in perf_report.targets(REPORT)}
+    assert rows["live, 640x360 sub-streams"][2:] == ["41 (360p-keyframes-int8)", "met"]
+    assert rows["live, 1080p main streams"][2:] == ["7 (1080p-all-int8)", "missed"]
+    assert rows["batch, 1080p recording"][2:] == ["60.0x (INT8 640 rect)", "missed"]
+    assert rows["cameras vs the naive loop (360p)"][2:] == ["41x", "met"]
+
+
+def test_tables_state_shares_speed_ups_and_the_accuracy_cost():
+    _, stages = perf_report.stage_rows(REPORT["stages"])
+    shares = {row[0]: row[2] for row in stages}
+    assert shares == {"decode (all frames of 1 s)": "-", "decode (key frame)": "9 %", "inference": "88 %",
+                      "tracking": "3 %", "evidence photos (per event)": "-"}
+    _, inference = perf_report.inference_rows(REPORT["inference"], {r["setting"]: r for r in ACCURACY})
+    assert inference[1][4:] == ["2.40x", "0.585", "-1.5"]
+    _, accuracy = perf_report.accuracy_rows(ACCURACY)
+    assert accuracy[0][3:6] == ["+0.0", "8 / 8", "0"] and accuracy[1][4] == "not run"
+
+
+def test_the_doc_and_its_plot_are_written_from_the_saved_figures(tmp_path):
+    doc = perf_report.write_doc(tmp_path / "PERFORMANCE.md", REPORT, ACCURACY, "# Performance\n\nIntro.", "Notes.")
+    text = doc.read_text()
+    assert text.startswith("# Performance") and text.rstrip().endswith("Notes.")
+    assert "![cameras and batch speed](images/performance.png)" in text
+    assert "| live, 640x360 sub-streams | >= 40 cameras | 41 (360p-keyframes-int8) | met |" in text
+    assert "| INT8 640 rect | 0.780 | 0.585 | -1.5 | not run |" in text
+    png = tmp_path / "images" / "performance.png"
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 10_000
+
+
+def test_bench_doc_without_figures_says_what_to_run(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr("streetorder.bench_cmd.PERF", tmp_path)
+    assert main(["bench", "doc", "--doc", str(tmp_path / "P.md")]) == 2
+    assert "run `streetorder bench` first" in capsys.readouterr().out
+    (tmp_path / "bench.json").write_text(json.dumps(REPORT))
+    assert main(["bench", "doc", "--doc", str(tmp_path / "P.md")]) == 0
+    assert "## Cameras sustained" in (tmp_path / "P.md").read_text()
+
+
+def test_the_capacity_search_starts_from_the_estimate():
+    from evaluation.bench import find_capacity
+
+    run, calls = run_with(capacity=37)
+    best, _ = find_capacity(run, repeats=3, max_cameras=96, start=30)
+    assert best == 37 and calls[:2] == [30, 60] and 1 not in calls
+    # 2 cores, 48 frames/s for the setting, 0.3 % of a core to decode a camera: 80 % of the machine is 35 cameras
+    assert estimate(REPORT, BY_NAME["int8-640"], "360p", True) == 35
+    assert estimate(REPORT, BY_NAME["rect-320"], "360p", True) == 1  # not measured: start from one
+    assert {s for _, _, s in SERIES.values()} <= {s.name for s in SETTINGS}
+
+
+@pytest.fixture(scope="module")
+def footage(tmp_path_factory):
+    work = tmp_path_factory.mktemp("bench")
+    clip = write_video(work / "clip.mp4", [i / 25 for i in range(50)], size=(320, 180))
+    return make_footage(clip, work / "made", seconds=3)
+
+
+def test_stage_costs_time_every_stage_of_a_real_frame(footage, require_models, tmp_path):
+    from evaluation.bench import capacity_config
+
+    f = footage["360p"]
+    calibration = key_frames(f.path, 3)
+    assert len(calibration) == 3 and calibration[0].shape == (360, 640, 3)
+    detector = setting_detector(BY_NAME["square-640"], "yolo11n", f.size, calibration, tmp_path)
+    costs = stage_costs("360p", f.path, detector, capacity_config(f, 1, True), frames=3, decode_all_ms=11.0)
+    assert list(costs.ms) == ["decode (all frames of 1 s)", "decode (key frame)", "colour conversion",
+                              "resize + letterbox", "inference", "NMS + boxes", "tracking", "resting memory + rules",
+                              "evidence photos (per event)"]
+    assert all(ms >= 0 for ms in costs.ms.values()) and costs.ms["inference"] > 0
+
+
+def test_a_batch_run_processes_the_recording_with_the_settings_detect_block(footage, require_models, tmp_path):
+    f = footage["1080p"]
+    setting = BY_NAME["rect-320"]
+    detector = setting_detector(setting, "yolo11n", f.size, [], tmp_path)
+    result = batch_run(setting.label, setting, f.path, True, lambda camera: detector, 2,
+                       setting.detect_config("yolo11n"))
+    assert (result.frames, result.video_s, result.keyframes_only) == (3, 3.0, True)
+    assert result.real_time > 0 and set(result.seconds) >= {"decode", "detect", "track", "rules", "events"}
