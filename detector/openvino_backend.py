@@ -34,7 +34,8 @@ class OpenVinoDetector(OnnxDetector):
 
         self._core = ov.Core()
         self._model = self._core.read_model(str(path))
-        self._config = {"PERFORMANCE_HINT": "LATENCY", "NUM_STREAMS": 1, "ENABLE_CPU_PINNING": False}
+        self._config = {"PERFORMANCE_HINT": "LATENCY", "NUM_STREAMS": 1, "ENABLE_CPU_PINNING": False,
+                        "INFERENCE_PRECISION_HINT": "f32"}
         if threads:
             self._config["INFERENCE_NUM_THREADS"] = threads
         self._compiled: dict[tuple[int, ...], object] = {}

@@ -60,6 +60,7 @@ SERIES = {
     "360p-keyframes-default": ("360p", True, "square-640"),
     "360p-keyframes-int8": ("360p", True, "int8-640"),
     "360p-keyframes-int8-480": ("360p", True, "int8-480"),
+    "360p-keyframes-320": ("360p", True, "rect-320"),
     "1080p-all-int8": ("1080p", False, "int8-640"),
     "1080p-keyframes-int8": ("1080p", True, "int8-640"),
 }
