@@ -47,6 +47,19 @@ CREATE TABLE IF NOT EXISTS cameras (
 """
 
 
+def connect(path: str, schema: str) -> sqlite3.Connection:
+    """An autocommit SQLite connection in WAL mode with every commit synced to disk (events and state must survive
+    a power cut), shared by threads (callers hold a lock), with ``schema`` applied; the folder is created."""
+    if path != ":memory:":
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA synchronous=FULL")
+    db.execute("PRAGMA busy_timeout=5000")
+    db.executescript(schema)
+    return db
+
+
 class EventStore:
     """Events in SQLite.
 
@@ -60,12 +73,7 @@ class EventStore:
 
     def __init__(self, path: str | Path):
         self.path = str(path)
-        if self.path != ":memory:":
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA busy_timeout=5000")
-        self._db.executescript(SCHEMA)
+        self._db = connect(self.path, SCHEMA)
         self._lock = threading.Lock()
 
     def add(self, event: Event) -> bool:

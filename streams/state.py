@@ -17,7 +17,6 @@ ends every timer honestly (warned objects get a clear at their last sighting), a
 from __future__ import annotations
 
 import json
-import sqlite3
 import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -26,6 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from events.evidence import Photos
+from events.store import connect
 from streams.runner import CameraPipeline
 
 SCHEMA = """
@@ -74,13 +74,7 @@ class StateStore:
 
     def __init__(self, path: str | Path):
         self.path = str(path)
-        if self.path != ":memory:":
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
-        self._db.execute("PRAGMA busy_timeout=5000")
-        self._db.executescript(SCHEMA)
+        self._db = connect(self.path, SCHEMA)
         self._lock = threading.Lock()
         self._photos_saved: dict[str, set[PhotoKey]] = {}
 
