@@ -191,11 +191,13 @@ def find_capacity(run: Callable[[int], CapacityRun], repeats: int = 3, max_camer
                 on_run(tried[n][-1])
         return median_of(tried[n]).sustained
 
-    good, bad = 0, None
-    n = max(1, min(start, max_cameras))
-    while n <= max_cameras and ok(n):
-        good, n = n, n * 2
-    bad = n if n <= max_cameras else None
+    good, n = 0, max(1, min(start, max_cameras))
+    while ok(n):
+        good = n
+        if n == max_cameras:
+            break
+        n = min(2 * n, max_cameras)
+    bad = None if good == max_cameras else n
     while bad is not None and bad - good > 1:
         middle = (good + bad) // 2
         good, bad = (middle, bad) if ok(middle) else (good, middle)

@@ -99,6 +99,16 @@ def test_the_capacity_search_starts_from_the_estimate():
     assert {s for _, _, s in SERIES.values()} <= {s.name for s in SETTINGS}
 
 
+def test_the_capacity_search_bisects_below_the_cap_instead_of_walking_up():
+    from evaluation.bench import find_capacity
+
+    run, calls = run_with(capacity=70)
+    best, _ = find_capacity(run, repeats=3, max_cameras=96, start=51)  # 102 would pass the cap: try 96 itself
+    assert best == 70 and calls[:2] == [51, 96] and len(set(calls)) <= 10
+    run, calls = run_with(capacity=200)
+    assert find_capacity(run, repeats=3, max_cameras=96, start=51)[0] == 96
+
+
 @pytest.fixture(scope="module")
 def footage(tmp_path_factory):
     work = tmp_path_factory.mktemp("bench")
