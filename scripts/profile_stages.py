@@ -7,7 +7,8 @@ Profiles three workloads on `streetorder bench`'s footage (made if missing): `st
 recording at analysis_fps 1 with the default settings, the same with key frames only and INT8, and the live loop
 with 12 cameras of 640x360 sub-streams (key frames only, INT8). Prints each stage's share of the samples of Python
 threads at work (the script's own start and waiting threads left out; FFmpeg's own decoder threads are not Python
-threads, so multi-threaded decoding is under-counted); the figures in docs/PERFORMANCE.md come from this script.
+threads, so multi-threaded decoding is under-counted). docs/PERFORMANCE.md's stage table is timed by
+`streetorder bench`.
 """
 
 from __future__ import annotations
