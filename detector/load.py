@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import Protocol
 
 import numpy as np
 
+from contracts.names import BACKENDS, Backend
 from detector.detections import Detections
 from models.registry import DEFAULT_MODEL, onnx_export, resolve_model
 from models.taxonomy import Taxonomy
 
-Backend = Literal["onnxruntime", "ultralytics", "openvino"]
-BACKENDS: tuple[str, ...] = ("onnxruntime", "ultralytics", "openvino")
 EXPORT_SIZE = 640  # the size a dynamic export is traced at; it runs at any stride-multiple shape
 
 

@@ -27,8 +27,9 @@ from events.recorder import EventRecorder
 from events.store import EventStore
 from models.quantize import quantize_int8
 from models.registry import onnx_export, rect_shape, resolve_model
+from streams.batch import process_recorded
 from streams.files import VideoFile, to_bgr
-from streams.runner import CameraPipeline, process_recorded
+from streams.pipeline import CameraPipeline
 from zones.config import Config, parse_config
 from zones.dwell import StateChange
 

@@ -23,10 +23,9 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
+from contracts.names import RULES
 from detector.detections import box_iou
 from evaluation.events_io import PredictedEvent, TruthObject, TruthScenario
-
-RULE_ORDER = ("sidewalk_parking", "street_vending", "misparked_bike")
 
 
 @dataclass
@@ -147,7 +146,7 @@ def _rule_names(truth: list[TruthScenario], events: list[PredictedEvent]) -> lis
     cameras = {s.camera_id for s in truth}
     present = {o.rule for s in truth for o in s.objects if o.rule and o.warn is not None}
     present |= {e.rule for e in events if e.type == "warn" and e.camera_id in cameras}
-    return [r for r in RULE_ORDER if r in present]
+    return [r for r in RULES if r in present]
 
 
 def _score_camera(scenario: TruthScenario, events: list[PredictedEvent], scores: dict[str, RuleScore],

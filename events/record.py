@@ -8,8 +8,6 @@ from typing import Any
 
 from zones.dwell import StateChange
 
-EVENT_TYPES = ("warn", "clear", "escalate")
-
 
 @dataclass
 class Event:

@@ -15,11 +15,11 @@ from datetime import date
 from typing import Any
 from urllib.parse import urlencode
 
+from contracts.names import RULES
+from contracts.urls import mask_credentials
 from events.record import Event
 from review.accounts import User
 from review.db import Database
-from streams.urls import mask_credentials
-from zones.rules import RULES
 
 TYPE_CHOICES: dict[str, tuple[str, ...]] = {
     "review": ("warn", "escalate"),  # what needs a verdict before anyone is dispatched
@@ -30,7 +30,6 @@ TYPE_CHOICES: dict[str, tuple[str, ...]] = {
 }
 STATUS_CHOICES = ("pending", "mine", "unsure", "disputed", "confirmed", "rejected", "reviewed", "all")
 ORDERS = ("newest", "oldest")
-RULE_NAMES = RULES
 PER_PAGE = 50
 _EVENT_COLUMNS = ("event_id", "type", "rule", "camera_id", "zone_id", "object_id", "class", "t", "ts", "since_t",
                   "dwell_s", "bbox", "score", "evidence")
@@ -65,8 +64,8 @@ class QueueFilter:
         for name, allowed in (("type", TYPE_CHOICES), ("status", STATUS_CHOICES), ("order", ORDERS)):
             if getattr(chosen, name) not in allowed:
                 raise FilterError(f"{name} {getattr(chosen, name)!r} is not known; use one of {', '.join(allowed)}")
-        if chosen.rule and chosen.rule not in RULE_NAMES:
-            raise FilterError(f"rule {chosen.rule!r} is not known; use one of {', '.join(RULE_NAMES)}")
+        if chosen.rule and chosen.rule not in RULES:
+            raise FilterError(f"rule {chosen.rule!r} is not known; use one of {', '.join(RULES)}")
         for name in ("day_from", "day_to"):
             try:
                 if getattr(chosen, name):

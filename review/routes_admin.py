@@ -10,12 +10,12 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel, Field
 
+from contracts.names import ZONE_TYPES
 from review.evidence import EvidenceRefused, resolve_evidence
 from review.export import DatasetExport, export_counts
 from review.stats import PrecisionRow
 from review.web import Admin, CsrfForm, CsrfHeader, admin, client_ip, render, services
 from review.zone_editor import CameraPicture, ZoneEdit, ZoneEditError, ZoneFile
-from zones.config import ZONE_TYPES
 
 router = APIRouter(dependencies=[Depends(admin)])
 

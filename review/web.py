@@ -15,9 +15,10 @@ from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
+from contracts.names import RULES
 from events.drawing import format_dwell
 from review.accounts import Accounts, Session
-from review.cases import RULE_NAMES, STATUS_CHOICES, TYPE_CHOICES, Cases
+from review.cases import STATUS_CHOICES, TYPE_CHOICES, Cases
 from review.db import Database
 from review.stats import Stats
 from review.verdicts import REASONS, Verdicts
@@ -31,7 +32,7 @@ TEMPLATES.env.filters["dwell"] = format_dwell
 TEMPLATES.env.filters["event_url"] = lambda event_id: "/events/" + quote(event_id, safe="/")
 TEMPLATES.env.filters["when"] = lambda case: when(case.event.ts, case.recorded_at)
 TEMPLATES.env.globals.update(
-    REASONS=REASONS, RULES=RULE_NAMES, TYPES=tuple(TYPE_CHOICES), STATUSES=STATUS_CHOICES,
+    REASONS=REASONS, RULES=RULES, TYPES=tuple(TYPE_CHOICES), STATUSES=STATUS_CHOICES,
     TYPE_LABELS={"review": "warn + escalate", "all": "all types"},
     STATUS_LABELS={"pending": "awaiting review", "mine": "not yet judged by me", "reviewed": "any verdict",
                    "all": "everything"},

@@ -25,9 +25,9 @@ from datetime import datetime
 import av
 import cv2
 
+from contracts.urls import mask_credentials
 from streams.files import to_bgr
 from streams.frames import Frame
-from streams.urls import mask_credentials
 
 log = logging.getLogger(__name__)
 

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+from contracts.urls import mask_credentials
 from detector.change import ChangeGate
 from detector.detections import Detections
 from detector.load import Detector
@@ -33,9 +34,8 @@ from events.store import EventStore, JsonlWriter
 from streams.frames import Frame
 from streams.health import CameraCounters, LiveMetrics
 from streams.live import Backoff, CameraStatus, LiveClock, LiveSource
-from streams.runner import CameraPipeline, change_gate
+from streams.pipeline import CameraPipeline, change_gate
 from streams.state import StateStore, capture, resume
-from streams.urls import mask_credentials
 from zones.config import CameraConfig, Config, ConfigError, is_file_source
 from zones.geometry import check_in_frame
 

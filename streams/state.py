@@ -26,7 +26,7 @@ import numpy as np
 
 from events.evidence import Photos
 from events.store import connect
-from streams.runner import CameraPipeline
+from streams.pipeline import CameraPipeline
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS camera_state (

@@ -7,9 +7,9 @@ import sys
 
 from rich.console import Console
 
+from contracts.urls import mask_credentials
 from models.registry import ModelNotFoundError
 from streams.frames import SourceError
-from streams.urls import mask_credentials
 from streetorder import bench_cmd, evaluate_cmd, models_cmd, process_cmd, review_cmd, run_cmd
 from streetorder.logs import setup_logging
 from zones.config import ConfigError

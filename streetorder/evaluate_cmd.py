@@ -11,7 +11,8 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from detector.load import BACKENDS, load_detector
+from contracts.names import BACKENDS
+from detector.load import load_detector
 from evaluation.detector_table import HEADER as DETECTOR_HEADER
 from evaluation.detector_table import DetectorRow, compare_detectors, detector_rows, validator_row
 from evaluation.events_io import ScoringInputError, read_events, read_truth

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from streams.urls import mask_credentials
+from contracts.urls import mask_credentials
 
 
 class MaskCredentials(logging.Filter):

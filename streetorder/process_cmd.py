@@ -12,14 +12,13 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from detector.load import BACKENDS, Detector, load_detector
+from contracts.names import BACKENDS, EVENT_TYPES, RULES
+from detector.load import Detector, load_detector
 from events.store import EventStore
 from models.taxonomy import Taxonomy
-from streams.runner import STAGES, CameraReport, process_recorded
+from streams.batch import CameraReport, process_recorded
+from streams.pipeline import STAGES
 from zones.config import CameraConfig, Config, DetectSettings, load_config
-from zones.rules import RULES
-
-EVENT_TYPES = ("warn", "escalate", "clear")
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:

@@ -11,13 +11,13 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from detector.load import BACKENDS
+from contracts.names import BACKENDS
+from contracts.urls import mask_credentials
 from events.record import Event
 from events.store import EventStore
 from streams.health import HealthServer
 from streams.live_runner import LiveRunner
 from streams.state import StateStore
-from streams.urls import mask_credentials
 from streetorder.process_cmd import DetectorCache, default_workers
 from zones.config import ConfigError, is_file_source, load_config
 from zones.schedule import parse_duration

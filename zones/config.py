@@ -19,11 +19,8 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationEr
 from shapely.geometry import Polygon
 from shapely.validation import explain_validity
 
+from contracts.names import ID_PATTERN, ZONE_TYPES, Backend, CameraKind, ZoneType
 from zones.schedule import DAYS, ActiveWindow, Schedule, parse_duration
-
-ZONE_TYPES = ("sidewalk", "no_vending", "bike_parking", "monitored_area", "ignore")
-ZoneType = Literal["sidewalk", "no_vending", "bike_parking", "monitored_area", "ignore"]
-ID_PATTERN = r"^[A-Za-z0-9_.-]+$"
 
 Seconds = Annotated[float, BeforeValidator(parse_duration)]
 
@@ -102,7 +99,7 @@ class ZoneConfig(DwellSettings):
 
 class DetectSettings(_Strict):
     model: str = "yolo11n"
-    backend: Literal["onnxruntime", "ultralytics", "openvino"] = "onnxruntime"
+    backend: Backend = "onnxruntime"
     confidence: float = Field(0.25, gt=0, lt=1)
     iou: float = Field(0.7, gt=0, le=1)
     imgsz: int = Field(640, ge=64, le=4096)
@@ -143,7 +140,7 @@ class CameraConfig(DwellSettings):
     substream: str | None = None  # live: a lower-resolution stream of the same camera, read for analysis
     frame_size: tuple[int, int] | None = None  # live: width, height the polygons are drawn on (the main stream)
     keyframes_only: bool = False  # decode key frames only (one frame per GOP, far less CPU; live and files)
-    kind: Literal["fixed", "vehicle"] = "fixed"
+    kind: CameraKind = "fixed"
     analysis_fps: float | None = Field(None, gt=0, le=60)
     start_time: datetime | None = None
     name: str | None = None

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from contracts.names import TIMED_ZONE_TYPES
 from detector.detections import Detections
 from detector.resting import RestingUpdate
 from zones.config import CameraConfig, Config, schedule_of, zone_settings
 from zones.dwell import StateChange, ZoneTimers
 from zones.geometry import ZoneShape
 from zones.rules import RuleBook, Violation
-
-TIMED_ZONE_TYPES = ("sidewalk", "no_vending", "monitored_area")
 
 
 class ZoneMonitor:

@@ -20,16 +20,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from contracts.names import MISPARKED_BIKE, SIDEWALK_PARKING, STREET_VENDING
 from detector.detections import Detections
 from detector.resting import RestingObject
 from models.taxonomy import BICYCLE, PERSON, SEAT, STALL, STALL_FIXTURE, TWO_WHEELER
 from zones.config import RuleSettings
 from zones.geometry import ZoneShape
-
-SIDEWALK_PARKING = "sidewalk_parking"
-STREET_VENDING = "street_vending"
-MISPARKED_BIKE = "misparked_bike"
-RULES = (SIDEWALK_PARKING, STREET_VENDING, MISPARKED_BIKE)
 
 VENDING_PARTS = frozenset({STALL, STALL_FIXTURE, SEAT, TWO_WHEELER, BICYCLE})
 VENDING_REACH = 0.5  # parts within this share of the anchor's size belong to its set-up

@@ -13,7 +13,7 @@ from events.evidence import EvidenceWriter, Photos
 from events.recorder import EventRecorder
 from events.store import EventStore, JsonlWriter, read_jsonl
 from streams.frames import Frame
-from streams.runner import CameraPipeline
+from streams.pipeline import CameraPipeline
 from streams.state import CameraState, StateStore, capture, resume
 from tests.replay import CAR, SIDEWALK, Replay, Thing, camera_config, detections
 

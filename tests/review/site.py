@@ -15,13 +15,13 @@ from pathlib import Path
 
 import numpy as np
 
+from contracts.urls import mask_credentials
 from events.evidence import EvidenceWriter
 from events.record import Event, event_from_change
 from events.store import EventStore
 from review.accounts import Accounts
 from review.db import Database
 from streams.files import VideoFile
-from streams.urls import mask_credentials
 from tests.conftest import CLIPS
 from zones.config import load_config
 from zones.dwell import StateChange

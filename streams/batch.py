@@ -1,25 +1,16 @@
-"""Compose the stages for one camera, and run every recorded source of a config (``streetorder process``).
-
-One frame's path through the system::
-
-    source -> Frame -> detector.detect -> ZoneMonitor.drop_ignored -> Tracker.update -> RestingMemory.update
-           -> ZoneMonitor.update (rules, dwell timers) -> EventRecorder.record (evidence, store, events.jsonl)
-"""
+"""Run every recorded source of a config (``streetorder process``): one camera after the other, each through
+its ``CameraPipeline``, with its video decoded ahead of the detector workers."""
 
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from detector.change import ChangeGate, watched_region
-from detector.detections import Detections
+from contracts.urls import mask_credentials
 from detector.load import Detector
-from detector.resting import RestingMemory, RestingParams
-from detector.tracking import Tracker
 from events.evidence import EvidenceWriter
 from events.record import Event
 from events.recorder import EventRecorder
@@ -29,14 +20,11 @@ from models.registry import ModelNotFoundError
 from streams.files import open_recorded
 from streams.frames import Frame, SourceError
 from streams.overlap import detect_in_order, prefetch
-from streams.urls import mask_credentials
+from streams.pipeline import STAGES, CameraPipeline, change_gate
 from zones.config import CameraConfig, Config, ConfigError, is_file_source
 from zones.geometry import check_in_frame
-from zones.monitor import ZoneMonitor
 
 log = logging.getLogger(__name__)
-
-STAGES = ("decode", "detect", "track", "rules", "events")
 
 
 @dataclass
@@ -51,49 +39,6 @@ class CameraReport:
     inferred: int = 0  # frames the detector ran on (fewer than ``frames`` with ``skip_unchanged``)
     error: str | None = None
     seconds: dict[str, float] = field(default_factory=lambda: dict.fromkeys(STAGES, 0.0))
-
-
-class CameraPipeline:
-    """One camera's stages after detection: ignore zones, tracker, resting memory, zone rules, events."""
-
-    def __init__(self, config: Config, camera: CameraConfig, recorder: EventRecorder,
-                 video: AnnotatedVideo | None = None):
-        self.camera = camera
-        self.analysis_fps = camera.analysis_fps or config.analysis_fps
-        self.monitor = ZoneMonitor(config, camera)
-        self.tracker = Tracker(self.analysis_fps)
-        rest = config.resting
-        self.memory = RestingMemory(RestingParams(
-            rest_window=rest.rest_window,
-            radius=rest.radius,
-            max_gap=rest.max_gap,
-            forget_after=self.monitor.longest_clear_after,
-        ))
-        self.recorder = recorder
-        self.video = video
-
-    def step(self, frame: Frame, detections: Detections, seconds: dict[str, float] | None = None) -> list[Event]:
-        clock = _Clock(seconds)
-        detections = self.monitor.drop_ignored(detections)
-        tracked = self.tracker.update(detections)
-        clock.lap("track")
-        resting = self.memory.update(tracked, frame.t, frame.image)
-        changes = self.monitor.update(resting, tracked, frame.t, frame.ts)
-        clock.lap("rules")
-        events = self.recorder.record(changes, frame.image, frame.t, frame.origin)
-        if self.video is not None:
-            self.video.write(frame.image, frame.t, tracked, resting.active, self.monitor.open_timers())
-        clock.lap("events")
-        return events
-
-    def finish(self, frame: Frame | None) -> list[Event]:
-        """The source ended: close the timers (no clear for objects still there) and the video."""
-        events = []
-        if frame is not None:
-            events = self.recorder.record(self.monitor.finish(frame.t), frame.image, frame.t, frame.origin)
-        if self.video is not None:
-            self.video.close()
-        return events
 
 
 def process_recorded(
@@ -168,26 +113,3 @@ def _process_camera(config, camera, out_dir, detector, store, jsonl, report, ori
         report.events += pipeline.finish(last)
         report.already_known = recorder.already_known
         report.inferred = gate.inferred if gate else report.frames
-
-
-def change_gate(config: Config, camera: CameraConfig) -> ChangeGate | None:
-    """The camera's ``skip_unchanged`` gate, or None when every frame is detected."""
-    settings = camera.detect or config.detect
-    if not settings.skip_unchanged:
-        return None
-    return ChangeGate(settings.reconfirm_every,
-                      region=watched_region([z.polygon for z in camera.zones if z.type != "ignore"]))
-
-
-class _Clock:
-    """Adds the time since the previous lap to a stage's total."""
-
-    def __init__(self, seconds: dict[str, float] | None):
-        self.seconds = seconds
-        self.start = time.perf_counter()
-
-    def lap(self, stage: str) -> None:
-        now = time.perf_counter()
-        if self.seconds is not None:
-            self.seconds[stage] += now - self.start
-        self.start = now
