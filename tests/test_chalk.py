@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from pyproj import Geod
 
-from zones.chalk import ChalkBook, ChalkParams, Sighting, distance_m
+from zones.chalk import ChalkBook, ChalkParams, Sighting, SpotView, distance_m
 
 T0 = datetime(2026, 11, 22, 8, 0, 0)
 LON, LAT = 120.6712, 28.0011
@@ -27,6 +27,10 @@ def seen(minutes: float, east_m: float = 0.0, *, plate: str | None = None, width
     lon, lat, _ = GEOD.fwd(LON, LAT, 90.0, east_m) if east_m else (LON, LAT, 0.0)
     return Sighting("patrol-07", zone, "sidewalk_parking", cls, lon, lat, T0 + timedelta(minutes=minutes),
                     minutes * 60.0, recording, width_m=width, look=look(hue), plate=plate, error_m=0.0)
+
+
+def view(kind: str, minutes: float) -> SpotView:
+    return SpotView(kind, T0 + timedelta(minutes=minutes))
 
 
 def kinds(changes) -> list[str]:
@@ -60,8 +64,8 @@ def test_a_pass_before_warn_after_only_updates_the_mark(book):
 def test_spot_seen_empty_clears_a_warned_mark_and_drops_an_unwarned_one(book):
     book.pass_over([seen(0), seen(0, east_m=20.0, hue=9)], {})
     near, far = sorted(book.marks)
-    book.pass_over([seen(9)], {far: "unseen"})  # warns the near one; the far one was outside the footprint
-    changes = book.pass_over([], {near: "seen", far: "seen"})
+    book.pass_over([seen(9)], {far: view("unseen", 8.9)})  # warns the near one; the far one was outside the footprint
+    changes = book.pass_over([], {near: view("seen", 20), far: view("seen", 20)})
     assert sorted(kinds(changes)) == ["clear", "drop"]
     assert not book.marks
 
@@ -69,7 +73,7 @@ def test_spot_seen_empty_clears_a_warned_mark_and_drops_an_unwarned_one(book):
 def test_hidden_or_unseen_spots_change_nothing(book):
     book.pass_over([seen(0)], {})
     mark = next(iter(book.marks))
-    assert book.pass_over([], {mark: "hidden"}) == []
+    assert book.pass_over([], {mark: view("hidden", 5)}) == []
     assert book.pass_over([], {}) == []
     assert kinds(book.pass_over([seen(10)], {})) == ["warn"]
 
@@ -118,3 +122,12 @@ def test_marks_nobody_saw_for_a_week_are_forgotten(book):
     assert book.forget_older_than(T0 + timedelta(days=6)) == []
     assert len(book.forget_older_than(T0 + timedelta(days=8))) == 1
     assert not book.marks
+
+
+def test_a_spot_seen_empty_after_the_object_was_sighted_in_the_same_visit_keeps_its_mark(book):
+    """The sighting of a pass may be settled before the view of its spot: the view must not end the mark."""
+    book.pass_over([seen(0)], {})
+    mark = next(iter(book.marks))
+    assert kinds(book.pass_over([seen(10)], {})) == ["warn"]
+    assert book.pass_over([], {mark: view("seen", 9.9)}) == []
+    assert kinds(book.pass_over([], {mark: view("seen", 30)})) == ["clear"]

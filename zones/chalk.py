@@ -40,7 +40,6 @@ from detector.appearance import appearance_distance
 
 _GEOD = Geod(ellps="WGS84")
 
-View = Literal["seen", "hidden", "unseen"]  # what a pass saw of a marked spot
 ChalkKind = Literal["chalk", "warn", "clear", "drop"]
 
 
@@ -53,6 +52,18 @@ class ChalkParams:
     max_size_ratio: float = 1.5  # a larger ground width / a smaller one above this is another object
     max_appearance: float = 0.5  # Bhattacharyya distance of the looks above which it is another object
     forget_after: float = 7 * 86400.0  # seconds: a mark not seen again for this long is dropped
+
+
+@dataclass(frozen=True)
+class SpotView:
+    """What a pass saw of a marked spot while it was in view, from ``since`` on.
+
+    ``seen``: the spot was inside the footprint at a trusted range and not hidden; ``hidden``: something stood in
+    front of it; ``unseen``: it was never in the footprint.
+    """
+
+    kind: Literal["seen", "hidden", "unseen"]
+    since: datetime
 
 
 @dataclass(frozen=True)
@@ -148,9 +159,10 @@ class ChalkBook:
         self.marks: dict[str, ChalkMark] = {m.mark_id: m for m in marks}
         self.next_id = next_id
 
-    def pass_over(self, sightings: list[Sighting], views: Mapping[str, View]) -> list[ChalkChange]:
-        """Apply one pass: its sightings, and what it saw of each marked spot (``views``: mark id -> view; a mark
-        missing from ``views`` was not seen). Returns the changes in the order they happened."""
+    def pass_over(self, sightings: list[Sighting], views: Mapping[str, SpotView]) -> list[ChalkChange]:
+        """Apply what a pass found: its sightings, and what it saw of marked spots (``views``: mark id -> view; a
+        mark missing from ``views`` was not seen). A spot seen empty ends its mark unless the mark was sighted since
+        the view began. Returns the changes in the order they happened."""
         changes: list[ChalkChange] = []
         matched: set[str] = set()
         for sighting in sorted(sightings, key=lambda s: s.ts):
@@ -165,7 +177,8 @@ class ChalkBook:
             changes.append(self._chalk(sighting))
             matched.add(changes[-1].mark.mark_id)
         for mark in list(self.marks.values()):
-            if mark.mark_id not in matched and views.get(mark.mark_id) == "seen":
+            view = views.get(mark.mark_id)
+            if view and view.kind == "seen" and mark.mark_id not in matched and mark.last.ts < view.since:
                 changes.append(self._end(mark))
         return changes
 
