@@ -5,6 +5,10 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from contracts.boxes import crop_window
+
+INNER_RIM = 0.15  # share of the box's width (height) left out on each side
+
 
 def appearance(image: np.ndarray | None, xyxy: np.ndarray) -> np.ndarray | None:
     """Hue-saturation histogram of the box's inner part (the rim is often background): stable under dimming light.
@@ -13,10 +17,7 @@ def appearance(image: np.ndarray | None, xyxy: np.ndarray) -> np.ndarray | None:
     """
     if image is None:
         return None
-    x1, y1, x2, y2 = (float(v) for v in xyxy)
-    w, h = x2 - x1, y2 - y1
-    left, right = int(max(x1 + 0.15 * w, 0)), int(min(x2 - 0.15 * w, image.shape[1]))
-    top, bottom = int(max(y1 + 0.15 * h, 0)), int(min(y2 - 0.15 * h, image.shape[0]))
+    left, top, right, bottom = crop_window(xyxy, (image.shape[1], image.shape[0]), margin=-INNER_RIM)
     if right - left < 4 or bottom - top < 4:
         return None
     hsv = cv2.cvtColor(image[top:bottom, left:right], cv2.COLOR_BGR2HSV)

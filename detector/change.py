@@ -23,6 +23,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from detector.boxes import covering_window
+
 THUMB_WIDTH = 320  # a 1080p frame is averaged over 6x6 pixels: sensor noise and compression flicker vanish
 CELL_PX = 8  # cells of 8x8 thumbnail pixels: 48x48 px of a 1080p frame, 16x16 of a 360p one
 CELL_CHANGE = 6.0  # mean absolute difference of a cell (in its most changed colour channel) that is a change
@@ -78,9 +80,7 @@ def watched_region(polygons: list[list[tuple[float, float]]]) -> tuple[float, fl
 def _crop(image: np.ndarray, region: tuple[float, float, float, float] | None) -> np.ndarray:
     if region is None:
         return image
-    h, w = image.shape[:2]
-    x1, y1 = max(0, int(region[0])), max(0, int(region[1]))
-    x2, y2 = min(w, int(np.ceil(region[2]))), min(h, int(np.ceil(region[3])))
+    x1, y1, x2, y2 = covering_window(region, (image.shape[1], image.shape[0]))
     return image[y1:y2, x1:x2] if x2 - x1 >= CELL_PX and y2 - y1 >= CELL_PX else image
 
 

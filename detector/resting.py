@@ -23,7 +23,8 @@ from dataclasses import dataclass, field, fields
 import numpy as np
 
 from detector.appearance import appearance, appearance_distance, blend
-from detector.detections import Detections, box_coverage, box_iou
+from detector.boxes import box_area, box_coverage, box_iou
+from detector.detections import Detections
 from detector.track_history import TrackHistory
 
 APPEARANCE_EVERY_S = 10.0
@@ -275,8 +276,7 @@ class RestingMemory:
         return best
 
     def _looks_different(self, obj: RestingObject, xyxy: np.ndarray, image: np.ndarray | None) -> bool:
-        area = lambda b: max(float((b[2] - b[0]) * (b[3] - b[1])), 1.0)  # noqa: E731
-        ratio = area(xyxy) / area(obj.xyxy)
+        ratio = max(float(box_area(xyxy)), 1.0) / max(float(box_area(obj.xyxy)), 1.0)
         if min(ratio, 1 / ratio) < self.params.min_size_ratio:
             return True
         current = appearance(image, xyxy)

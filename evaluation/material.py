@@ -17,7 +17,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from detector.detections import Detections, box_coverage, box_iou
+from detector.boxes import box_coverage, box_iou
+from detector.detections import Detections
 from detector.load import Detector
 from evaluation.props import rendered_umbrellas
 from evaluation.scenes import ScaleLaw, SourceClip, detect_all, even_size

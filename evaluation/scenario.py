@@ -17,7 +17,7 @@ import numpy as np
 import yaml
 from shapely.geometry import Point, Polygon
 
-from detector.detections import box_coverage
+from detector.boxes import box_coverage
 from evaluation.compose import Actor, Composer, Lighting, Path_, daylight, encode, frame_times, stay, travel
 from evaluation.material import Material, Scene, found_on, looks_different
 from evaluation.sprites import Sprite

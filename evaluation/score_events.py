@@ -24,7 +24,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from contracts.names import RULES
-from detector.detections import box_iou
+from detector.boxes import box_iou
 from evaluation.events_io import PredictedEvent, TruthObject, TruthScenario
 
 

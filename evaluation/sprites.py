@@ -18,7 +18,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from detector.detections import Detections, box_coverage
+from detector.boxes import box_coverage
+from detector.detections import Detections
 from evaluation.scenes import SourceClip
 
 DIFF_THRESHOLD = 28  # grey levels; below is background (sensor noise, compression)

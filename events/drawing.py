@@ -1,11 +1,17 @@
-"""Drawing on frames: zone outlines, boxes and labels, for evidence photos and annotated videos."""
+"""The one annotator: small drawing steps (zones, boxes, labels, a footer) that the evidence photos and the
+annotated video compose. Each step draws on the image in place and returns it, so steps chain."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
+
+if TYPE_CHECKING:  # the reviewers' app uses format_dwell and need not load the config machinery
+    from zones.config import ZoneConfig
 
 ZONE_COLOURS = {  # BGR
     "sidewalk": (0, 165, 255),
@@ -16,23 +22,50 @@ ZONE_COLOURS = {  # BGR
 }
 ALERT = (0, 0, 255)
 CALM = (255, 255, 255)
+FOOTER = (40, 40, 40)
+
+
+def draw_zones(image: np.ndarray, zones: Iterable[ZoneConfig], thickness: int = 2) -> np.ndarray:
+    """Each zone's outline in its type's colour, labelled with its name (or id)."""
+    for zone in zones:
+        draw_zone(image, zone.polygon, zone.type, zone.name or zone.id, thickness)
+    return image
 
 
 def draw_zone(image: np.ndarray, polygon: Sequence[Sequence[float]], zone_type: str, label: str = "",
-              thickness: int = 2) -> None:
+              thickness: int = 2) -> np.ndarray:
     colour = ZONE_COLOURS.get(zone_type, CALM)
     points = np.round(np.asarray(polygon, dtype=np.float32)).astype(np.int32)
     cv2.polylines(image, [points], isClosed=True, color=colour, thickness=_scaled(image, thickness))
     if label:
         x, y = points.min(axis=0)
         put_label(image, label, (int(x), int(y)), colour)
+    return image
 
 
-def draw_box(image: np.ndarray, xyxy: Sequence[float], label: str = "", colour=ALERT, thickness: int = 2) -> None:
+def draw_boxes(image: np.ndarray, boxes: Iterable[Sequence[float]], colour=CALM, thickness: int = 2) -> np.ndarray:
+    """Unlabelled boxes, all alike (say, every detection of a frame)."""
+    for xyxy in boxes:
+        draw_box(image, xyxy, "", colour, thickness)
+    return image
+
+
+def draw_box(image: np.ndarray, xyxy: Sequence[float], label: str = "", colour=ALERT,
+             thickness: int = 2) -> np.ndarray:
     x1, y1, x2, y2 = (round(float(v)) for v in xyxy)
     cv2.rectangle(image, (x1, y1), (x2, y2), colour, _scaled(image, thickness))
     if label:
         put_label(image, label, (x1, y1), colour)
+    return image
+
+
+def draw_footer(image: np.ndarray, camera_id: str, t: float, origin: datetime | None = None) -> np.ndarray:
+    """The camera and the media time (and the wall time, when the source's start is known) at the bottom left."""
+    text = f"{camera_id}  t={t:.1f}s"
+    if origin is not None:
+        text += "  " + (origin + timedelta(seconds=t)).isoformat(sep=" ", timespec="seconds")
+    put_label(image, text, (0, image.shape[0]), FOOTER)
+    return image
 
 
 def put_label(image: np.ndarray, text: str, corner: tuple[int, int], colour) -> None:
@@ -54,18 +87,6 @@ def format_dwell(seconds: float) -> str:
     hours, rest = divmod(seconds, 3600)
     minutes, secs = divmod(rest, 60)
     return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{secs:02d}s"
-
-
-def crop(image: np.ndarray, xyxy: Sequence[float], margin: float = 0.2) -> np.ndarray:
-    """The box with ``margin`` of its size around it, clipped to the frame."""
-    x1, y1, x2, y2 = (float(v) for v in xyxy)
-    mx, my = margin * (x2 - x1), margin * (y2 - y1)
-    h, w = image.shape[:2]
-    left, top = int(max(0, x1 - mx)), int(max(0, y1 - my))
-    right, bottom = int(min(w, x2 + mx)), int(min(h, y2 + my))
-    if right - left < 2 or bottom - top < 2:
-        return image[0:1, 0:1].copy()
-    return image[top:bottom, left:right].copy()
 
 
 def _scaled(image: np.ndarray, thickness: int) -> int:

@@ -8,13 +8,14 @@ a warn comes, thrown away if the object leaves first.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 
 import cv2
 import numpy as np
 
-from events.drawing import ALERT, CALM, crop, draw_box, draw_zone, format_dwell, put_label
+from detector.boxes import crop
+from events.drawing import ALERT, CALM, draw_box, draw_footer, draw_zones, format_dwell
 from zones.config import CameraConfig
 from zones.dwell import StateChange
 
@@ -38,19 +39,14 @@ class EvidenceWriter:
 
     def take(self, change: StateChange, image: np.ndarray, t: float, origin: datetime | None) -> Photos:
         """Annotated snapshot and crop of ``change`` on ``image`` (the frame at time ``t``)."""
-        snapshot = image.copy()
-        zone = self.camera.zone(change.zone_id)
-        draw_zone(snapshot, zone.polygon, zone.type, zone.name or zone.id)
+        snapshot = draw_zones(image.copy(), [self.camera.zone(change.zone_id)])
         if change.kind == "clear":
             label = f"{change.class_name} #{change.object_id} left, last seen {format_dwell(change.t)}"
             draw_box(snapshot, change.xyxy, label, CALM)
         else:
             label = f"{change.class_name} #{change.object_id} {format_dwell(t - change.since_t)}"
             draw_box(snapshot, change.xyxy, label, ALERT)
-        when = f"{self.camera.id}  t={t:.1f}s"
-        if origin is not None:
-            when += "  " + (origin + timedelta(seconds=t)).isoformat(sep=" ", timespec="seconds")
-        put_label(snapshot, when, (0, snapshot.shape[0]), (40, 40, 40))
+        draw_footer(snapshot, self.camera.id, t, origin)
         return Photos(_jpeg(snapshot), _jpeg(crop(image, change.xyxy)))
 
     def hold(self, change: StateChange, photos: Photos) -> None:

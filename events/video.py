@@ -10,7 +10,7 @@ import numpy as np
 
 from detector.detections import Detections
 from detector.resting import RestingObject
-from events.drawing import ALERT, CALM, draw_box, draw_zone, format_dwell, put_label
+from events.drawing import ALERT, draw_box, draw_boxes, draw_footer, draw_zones, format_dwell
 from zones.config import CameraConfig
 from zones.rules import Violation
 
@@ -30,18 +30,15 @@ class AnnotatedVideo:
 
     def write(self, image: np.ndarray, t: float, detections: Detections, resting: list[RestingObject],
               timers: list[tuple[Violation, float, bool]]) -> None:
-        canvas = image.copy()
-        for zone in self.camera.zones:
-            draw_zone(canvas, zone.polygon, zone.type, zone.name or zone.id, thickness=1)
-        for xyxy in detections.xyxy:
-            draw_box(canvas, xyxy, "", CALM, thickness=1)
+        canvas = draw_zones(image.copy(), self.camera.zones, thickness=1)
+        draw_boxes(canvas, detections.xyxy, thickness=1)
         for obj in resting:
             draw_box(canvas, obj.xyxy, f"#{obj.object_id} {obj.class_name} {format_dwell(t - obj.since_t)}", RESTING)
         for violation, since_t, warned in timers:
             mark = "WARN " if warned else ""
             label = f"{mark}{violation.rule} #{violation.object_id} {format_dwell(t - since_t)}"
             draw_box(canvas, violation.xyxy, label, ALERT, thickness=3 if warned else 2)
-        put_label(canvas, f"{self.camera.id}  t={t:.1f}s", (0, canvas.shape[0]), (40, 40, 40))
+        draw_footer(canvas, self.camera.id, t)
         self._encode(canvas)
 
     def _encode(self, canvas: np.ndarray) -> None:

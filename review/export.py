@@ -27,10 +27,10 @@ from pathlib import Path
 
 from PIL import Image
 
+from contracts.boxes import CROP_MARGIN, crop_window
 from review.db import Database
 from review.evidence import EvidenceRefused, resolve_evidence
 
-CROP_MARGIN = 0.2  # the margin events.drawing.crop puts around the box (tests/review/test_export.py checks it)
 MIN_CROP_SIDE = 4  # pixels: a smaller crop cannot teach a detector anything
 VAL_SHARE = 5  # one object in five goes to the validation split
 MANIFEST_FIELDS = ("image", "split", "label", "event_id", "camera_id", "zone_id", "rule", "class", "score",
@@ -68,25 +68,15 @@ class _Sample:
     reviewers: int
 
 
-def crop_origin(bbox: tuple[float, float, float, float], margin: float = CROP_MARGIN) -> tuple[int, int]:
-    """Where events.drawing.crop starts its crop of ``bbox`` in the frame (left, top).
-
-    >>> crop_origin((100, 50, 200, 100))
-    (80, 40)
-    """
-    x1, y1, x2, y2 = bbox
-    return int(max(0.0, x1 - margin * (x2 - x1))), int(max(0.0, y1 - margin * (y2 - y1)))
-
-
 def yolo_label(bbox: tuple[float, float, float, float], crop_size: tuple[int, int], class_index: int,
                margin: float = CROP_MARGIN) -> str:
-    """The YOLO line of the object's box inside its evidence crop (the crop's origin follows events.drawing.crop).
+    """The YOLO line of the object's box inside its evidence crop (cut where ``contracts.boxes.crop_window`` says).
 
     >>> yolo_label((100, 50, 200, 100), (140, 70), 0)
     '0 0.500000 0.500000 0.714286 0.714286'
     """
     x1, y1, x2, y2 = bbox
-    left, top = crop_origin(bbox, margin)
+    left, top, _, _ = crop_window(bbox, margin=margin)
     width, height = crop_size
     bx1, by1 = max(0.0, x1 - left), max(0.0, y1 - top)
     bx2, by2 = min(float(width), x2 - left), min(float(height), y2 - top)
@@ -196,7 +186,7 @@ def _read_crop(sample: _Sample) -> tuple[bytes, tuple[int, int]] | None:
         size = Image.open(io.BytesIO(data)).size  # reads the JPEG header only
     except (OSError, SyntaxError):
         return None
-    if min(size) < MIN_CROP_SIDE:  # events.drawing.crop gives 1x1 for specks
+    if min(size) < MIN_CROP_SIDE:  # the pipeline's crop is 1x1 for specks
         return None
     return data, size
 

@@ -14,7 +14,8 @@ import numpy as np
 from rich.console import Console
 from rich.table import Table
 
-from detector.detections import Detections, box_iou
+from detector.boxes import box_iou
+from detector.detections import Detections
 from detector.load import load_detector
 from detector.onnx_backend import OnnxDetector, letterbox
 from models.quantize import quantize_int8

@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 import yaml
 
-from detector.detections import box_iou
+from detector.boxes import box_iou
 from detector.load import load_detector
 from events.store import EventStore
 from streetorder.cli import main

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from contracts.names import MISPARKED_BIKE, SIDEWALK_PARKING, STREET_VENDING
+from detector.boxes import boxes_overlap, enclosing_box, expand_box
 from detector.detections import Detections
 from detector.resting import RestingObject
 from models.taxonomy import BICYCLE, PERSON, SEAT, STALL, STALL_FIXTURE, TWO_WHEELER
@@ -110,7 +111,7 @@ class RuleBook:
         for group in _setups([o for o in objects if o.category in VENDING_PARTS]):
             anchors = [o for o in group if o.category in (STALL, STALL_FIXTURE)]
             anchor = min(anchors, key=lambda o: o.object_id)  # the oldest anchor names the set-up
-            setup = _union([m.xyxy for m in group])
+            setup = enclosing_box([m.xyxy for m in group])
             stalls = [o for o in anchors if o.category == STALL]
             if stalls:
                 since = min(o.since_t for o in stalls)
@@ -120,7 +121,7 @@ class RuleBook:
                     continue
                 # the attendant stands on the ground by the stall: an umbrella's canopy floats above it
                 since, attendant = attended
-                setup = _union([setup, attendant])
+                setup = enclosing_box([setup, attendant])
             for violation in self._first_zone(STREET_VENDING, anchor, self.no_vending, setup):
                 violation.xyxy = setup
                 violation.since_t = since
@@ -146,11 +147,11 @@ class RuleBook:
         (breaks shorter than ``ATTEND_GAP_S`` allowed) for ``rules.vending_linger``. None while nobody has."""
         if anchor.object_id in self._attended:
             return self._attended[anchor.object_id]
-        reach = _expand(setup, ATTEND_REACH)
+        reach = expand_box(setup, ATTEND_REACH)
         for samples in self._people.values():
             stay_start = stay_end = None
             for seen_t, box in reversed(samples):
-                if not _overlaps(box, reach) or (stay_start or t) - seen_t > ATTEND_GAP_S:
+                if not boxes_overlap(box, reach) or (stay_start or t) - seen_t > ATTEND_GAP_S:
                     break
                 stay_start, stay_end = seen_t, stay_end or seen_t
             if stay_start is not None and stay_end - stay_start >= self.settings.vending_linger:
@@ -164,8 +165,8 @@ def _setups(parts: list[RestingObject]) -> list[list[RestingObject]]:
     set-ups that share a part are one. Parts near no anchor are left out."""
     groups: list[list[RestingObject]] = []
     for anchor in (o for o in parts if o.category in (STALL, STALL_FIXTURE)):
-        reach = _expand(anchor.xyxy, VENDING_REACH)
-        members = {id(o): o for o in parts if o is anchor or _overlaps(o.xyxy, reach)}
+        reach = expand_box(anchor.xyxy, VENDING_REACH)
+        members = {id(o): o for o in parts if o is anchor or boxes_overlap(o.xyxy, reach)}
         for group in [g for g in groups if any(id(o) in members for o in g)]:
             members.update({id(o): o for o in group})
             groups.remove(group)
@@ -176,17 +177,3 @@ def _setups(parts: list[RestingObject]) -> list[list[RestingObject]]:
 def _violation(rule: str, zone_id: str, obj: RestingObject) -> Violation:
     return Violation(rule, zone_id, str(obj.object_id), obj.class_name, obj.xyxy, obj.since_t, obj.last_seen_t,
                      obj.absent_s, obj.score)
-
-
-def _union(boxes: list[np.ndarray]) -> np.ndarray:
-    stacked = np.asarray(boxes, dtype=np.float32).reshape(-1, 4)
-    return np.concatenate([stacked[:, :2].min(axis=0), stacked[:, 2:].max(axis=0)])
-
-
-def _expand(xyxy: np.ndarray, share: float) -> np.ndarray:
-    margin = share * max(float(xyxy[2] - xyxy[0]), float(xyxy[3] - xyxy[1]))
-    return np.array([xyxy[0] - margin, xyxy[1] - margin, xyxy[2] + margin, xyxy[3] + margin], dtype=np.float32)
-
-
-def _overlaps(a: np.ndarray, b: np.ndarray) -> bool:
-    return bool(a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3])

@@ -10,7 +10,7 @@ import onnx
 import pytest
 import yaml
 
-from detector.detections import box_iou
+from detector.boxes import box_iou
 from detector.load import load_detector
 from detector.onnx_backend import OnnxDetector
 from models.quantize import head_decoding_nodes, quantize_int8

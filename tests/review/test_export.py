@@ -6,11 +6,11 @@ import io
 import zipfile
 
 import cv2
-import numpy as np
 import pytest
 
-from events.drawing import crop
-from review.export import DatasetExport, crop_origin, yolo_label
+from contracts.boxes import crop_window
+from detector.boxes import crop
+from review.export import DatasetExport, yolo_label
 from streetorder.cli import main
 from tests.review import verdict_set
 from tests.review.conftest import csrf_of
@@ -20,22 +20,12 @@ POSITIVES = {"cam-a__walk__1__warn": DRIVEWAY_CAR, "cam-b__kerb__3__warn": KERB_
 HARD_NEGATIVES = {"cam-a__walk__5__warn"}
 
 
-@pytest.mark.parametrize("bbox", [DRIVEWAY_CAR, KERB_CAR, (0.0, 0.0, 50.5, 40.2), (590.3, 300.7, 640.0, 352.0),
-                                  (10.9, 20.4, 14.8, 25.9)])
-def test_the_crop_origin_is_where_the_pipeline_cuts_its_crop(bbox):
-    """yolo_label relies on events.drawing.crop's arithmetic; this catches any drift between the two."""
-    frame = street_frame()
-    cut = crop(frame, bbox)
-    left, top = crop_origin(bbox)
-    assert np.array_equal(cut, frame[top:top + cut.shape[0], left:left + cut.shape[1]])
-
-
 def test_yolo_label_puts_the_box_inside_the_crop():
     x1, y1, x2, y2 = DRIVEWAY_CAR  # at the right edge of the frame: the crop is cut off there
     cut = crop(street_frame(), DRIVEWAY_CAR)
     height, width = cut.shape[:2]
     cls, cx, cy, w, h = (float(v) for v in yolo_label(DRIVEWAY_CAR, (width, height), 0).split())
-    left, top = crop_origin(DRIVEWAY_CAR)
+    left, top, _, _ = crop_window(DRIVEWAY_CAR)
     assert cls == 0
     assert (cx - w / 2) * width + left == pytest.approx(x1, abs=1e-3)
     assert (cx + w / 2) * width + left == pytest.approx(min(x2, left + width), abs=1e-3)
