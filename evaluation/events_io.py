@@ -1,6 +1,7 @@
 """Read the two inputs of event scoring: predicted events (DESIGN.md JSON lines, nothing else) and ground truth.
 
-A line that is not exactly a DESIGN.md event is refused with one sentence naming the file, the line and the fix.
+A line that is not a DESIGN.md event (a key missing, a value of the wrong type) is refused with one sentence naming
+the file, the line and the fix; keys an event does not know are ignored (DESIGN.md: later fields may be present).
 
 Example:
     >>> line = ('{"event_id": "c/z/1/warn", "type": "warn", "rule": "sidewalk_parking", "camera_id": "c", '
@@ -15,37 +16,18 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import ValidationError
+
+from events.record import Event
 
 
 class ScoringInputError(ValueError):
     """An input file the scorer cannot use; the message names the file (and line) and the fix."""
 
 
-class PredictedEvent(BaseModel):
-    """One DESIGN.md event line, validated exactly (no missing and no extra keys)."""
-
-    model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True)
-
-    event_id: str
-    type: Literal["warn", "clear", "escalate"]
-    rule: Literal["sidewalk_parking", "street_vending", "misparked_bike"]
-    camera_id: str
-    zone_id: str
-    object_id: str
-    class_name: str = Field(alias="class")
-    t: float
-    ts: str | None
-    since_t: float
-    dwell_s: float
-    bbox: tuple[float, float, float, float]
-    score: float
-    evidence: dict[str, str]
-
-
-def parse_event_line(text: str, path: str, number: int) -> PredictedEvent:
+def parse_event_line(text: str, path: str, number: int) -> Event:
+    """The event of line ``number`` of ``path``, or ScoringInputError naming the file, the line and the fix."""
     where = f"{path}:{number}"
     try:
         data = json.loads(text)
@@ -55,21 +37,16 @@ def parse_event_line(text: str, path: str, number: int) -> PredictedEvent:
     if not isinstance(data, dict):
         raise ScoringInputError(f"{where}: a line must be one JSON object (a DESIGN.md event)")
     try:
-        return PredictedEvent.model_validate(data)
+        return Event.model_validate(data)
     except ValidationError as exc:
         error = exc.errors()[0]
         field = ".".join(str(p) for p in error["loc"]) or "line"
-        if error["type"] == "extra_forbidden":
-            problem = f"unknown key {field!r}"
-        elif error["type"] == "missing":
-            problem = f"key {field!r} is missing"
-        else:
-            problem = f"{field}: {error['msg']}"
+        problem = f"key {field!r} is missing" if error["type"] == "missing" else f"{field}: {error['msg']}"
         raise ScoringInputError(f"{where}: not a DESIGN.md event ({problem}); only the event JSON lines of "
                                 "DESIGN.md are accepted") from None
 
 
-def read_events(path: str | Path) -> list[PredictedEvent]:
+def read_events(path: str | Path) -> list[Event]:
     path = Path(path)
     if not path.is_file():
         raise ScoringInputError(f"{path}: no such events file; give OUT/events.jsonl of a `streetorder process` run")

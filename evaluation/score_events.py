@@ -25,7 +25,8 @@ import numpy as np
 
 from contracts.names import RULES
 from detector.boxes import box_iou
-from evaluation.events_io import PredictedEvent, TruthObject, TruthScenario
+from evaluation.events_io import TruthObject, TruthScenario
+from events.record import Event
 
 
 @dataclass
@@ -125,7 +126,7 @@ def worst(values: list[float]) -> float | None:
     return float(max(values, key=abs)) if values else None
 
 
-def score_events(truth: list[TruthScenario], events: list[PredictedEvent], tolerance: float = 60.0,
+def score_events(truth: list[TruthScenario], events: list[Event], tolerance: float = 60.0,
                  min_iou: float = 0.3) -> EventScores:
     cameras = {s.camera_id: s for s in truth}
     hours = sum(s.duration for s in truth) / 3600.0
@@ -142,14 +143,14 @@ def score_events(truth: list[TruthScenario], events: list[PredictedEvent], toler
     return EventScores(scores, overall, outcomes, hours, ignored)
 
 
-def _rule_names(truth: list[TruthScenario], events: list[PredictedEvent]) -> list[str]:
+def _rule_names(truth: list[TruthScenario], events: list[Event]) -> list[str]:
     cameras = {s.camera_id for s in truth}
     present = {o.rule for s in truth for o in s.objects if o.rule and o.warn is not None}
     present |= {e.rule for e in events if e.type == "warn" and e.camera_id in cameras}
     return [r for r in RULES if r in present]
 
 
-def _score_camera(scenario: TruthScenario, events: list[PredictedEvent], scores: dict[str, RuleScore],
+def _score_camera(scenario: TruthScenario, events: list[Event], scores: dict[str, RuleScore],
                   tolerance: float, min_iou: float) -> list[Outcome]:
     warns = [e for e in events if e.type == "warn"]
     clears = [e for e in events if e.type == "clear"]
@@ -188,15 +189,15 @@ def _score_camera(scenario: TruthScenario, events: list[PredictedEvent], scores:
     return outcomes
 
 
-def _match(due: list[TruthObject], warns: list[PredictedEvent], tolerance: float,
-           min_iou: float) -> dict[str, PredictedEvent]:
+def _match(due: list[TruthObject], warns: list[Event], tolerance: float,
+           min_iou: float) -> dict[str, Event]:
     """Object id -> its warn: candidate pairs closest in time first, each object and event used once."""
     candidates = []
     for obj in due:
         for k, event in enumerate(warns):
             if _same_place(obj, event, min_iou) and abs(event.t - obj.warn) <= tolerance:
                 candidates.append((abs(event.t - obj.warn), obj.id, k))
-    pairs: dict[str, PredictedEvent] = {}
+    pairs: dict[str, Event] = {}
     used: set[int] = set()
     for _, object_id, k in sorted(candidates):
         if object_id not in pairs and k not in used:
@@ -205,11 +206,11 @@ def _match(due: list[TruthObject], warns: list[PredictedEvent], tolerance: float
     return pairs
 
 
-def _same_place(obj: TruthObject, event: PredictedEvent, min_iou: float) -> bool:
+def _same_place(obj: TruthObject, event: Event, min_iou: float) -> bool:
     return obj.zone == event.zone_id and obj.rule == event.rule and _iou(obj.box, event.bbox) >= min_iou
 
 
-def _owner(scenario: TruthScenario, event: PredictedEvent, min_iou: float) -> TruthObject | None:
+def _owner(scenario: TruthScenario, event: Event, min_iou: float) -> TruthObject | None:
     """The ground-truth object an unmatched event is about: the one its box overlaps most while it rests."""
     best, best_iou = None, min_iou
     for obj in scenario.objects:
@@ -222,7 +223,7 @@ def _owner(scenario: TruthScenario, event: PredictedEvent, min_iou: float) -> Tr
     return best
 
 
-def _clear_outcome(scenario: TruthScenario, obj: TruthObject, warn: PredictedEvent, clears: list[PredictedEvent],
+def _clear_outcome(scenario: TruthScenario, obj: TruthObject, warn: Event, clears: list[Event],
                    score: RuleScore) -> Outcome:
     clear = next((c for c in clears if c.zone_id == warn.zone_id and c.object_id == warn.object_id), None)
     verdict = "ok"

@@ -1,54 +1,56 @@
-"""The event record: the JSON line of DESIGN.md, one per state change worth telling anyone about."""
+"""The event record: the JSON line of DESIGN.md, one per state change worth telling anyone about.
+
+``Event`` is the one model of that line: the recorder builds it, the store keeps it, the scorer and the review app
+read it. Reading ignores keys it does not know (DESIGN.md: later fields may be present) and refuses a missing key
+or a wrong type.
+
+Example:
+    >>> line = ('{"event_id": "c/z/1/warn", "type": "warn", "rule": "sidewalk_parking", "camera_id": "c", '
+    ...         '"zone_id": "z", "object_id": "1", "class": "car", "t": 542.0, "ts": null, "since_t": 62.0, '
+    ...         '"dwell_s": 480.0, "bbox": [1, 2, 3, 4], "score": 0.9, "evidence": {}, "plate": null}')
+    >>> event = Event.model_validate_json(line)
+    >>> event.class_name, event.bbox
+    ('car', [1.0, 2.0, 3.0, 4.0])
+    >>> list(event.to_json())[6]
+    'class'
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Annotated, Any
 
+from pydantic import BaseModel, ConfigDict, Field
+
+from contracts.names import EventType, Rule
 from zones.dwell import StateChange
 
+Box = Annotated[list[float], Field(min_length=4, max_length=4)]  # x1, y1, x2, y2 in pixels
 
-@dataclass
-class Event:
+
+class Event(BaseModel):
+    """One DESIGN.md event line; the field order is the key order of the JSON line."""
+
+    model_config = ConfigDict(populate_by_name=True, extra="ignore", frozen=True)
+
     event_id: str
-    type: str
-    rule: str
+    type: EventType
+    rule: Rule
     camera_id: str
     zone_id: str
     object_id: str
-    class_name: str
+    class_name: str = Field(alias="class")  # ``class`` is a keyword in Python
     t: float
     ts: str | None
     since_t: float
     dwell_s: float
-    bbox: list[float]
+    bbox: Box
     score: float
-    evidence: dict[str, str] = field(default_factory=dict)
+    evidence: dict[str, str]
 
     def to_json(self) -> dict[str, Any]:
-        """The exact JSON object of DESIGN.md (``class`` is a keyword in Python, hence ``class_name`` here)."""
-        return {
-            "event_id": self.event_id,
-            "type": self.type,
-            "rule": self.rule,
-            "camera_id": self.camera_id,
-            "zone_id": self.zone_id,
-            "object_id": self.object_id,
-            "class": self.class_name,
-            "t": self.t,
-            "ts": self.ts,
-            "since_t": self.since_t,
-            "dwell_s": self.dwell_s,
-            "bbox": self.bbox,
-            "score": self.score,
-            "evidence": self.evidence,
-        }
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> Event:
-        fields = {k: v for k, v in data.items() if k != "class"}
-        return cls(class_name=data["class"], **fields)
+        """The JSON object of DESIGN.md, keys in DESIGN.md's order (``class``, not ``class_name``)."""
+        return self.model_dump(by_alias=True)
 
 
 def event_id(camera_id: str, zone_id: str, object_id: str, kind: str) -> str:
@@ -56,7 +58,9 @@ def event_id(camera_id: str, zone_id: str, object_id: str, kind: str) -> str:
     return f"{camera_id}/{zone_id}/{object_id}/{kind}"
 
 
-def event_from_change(change: StateChange, camera_id: str, origin: datetime | None) -> Event:
+def event_from_change(change: StateChange, camera_id: str, origin: datetime | None,
+                      evidence: dict[str, str]) -> Event:
+    """The event of a ``warn``, ``escalate`` or ``clear`` change, with its saved evidence photos."""
     ts = None if origin is None else (origin + timedelta(seconds=change.t)).isoformat()
     return Event(
         event_id=event_id(camera_id, change.zone_id, change.object_id, change.kind),
@@ -72,4 +76,5 @@ def event_from_change(change: StateChange, camera_id: str, origin: datetime | No
         dwell_s=round(change.dwell_s, 3),
         bbox=[round(v, 1) for v in change.xyxy],
         score=round(change.score, 3),
+        evidence=evidence,
     )

@@ -45,8 +45,8 @@ class EventRecorder:
             if change.kind == "drop":
                 self.evidence.discard(change)
                 continue
-            event = event_from_change(change, self.camera_id, origin)
-            event.evidence = self.evidence.save(change, self.evidence.take(change, image, t, origin))
+            photos = self.evidence.save(change, self.evidence.take(change, image, t, origin))
+            event = event_from_change(change, self.camera_id, origin, photos)
             new = self.store.add(event)
             if self.jsonl is not None:
                 self.jsonl.write(event)

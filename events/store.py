@@ -8,30 +8,45 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from types import NoneType, UnionType
+from typing import Any, Union, get_args, get_origin
+
+from pydantic.fields import FieldInfo
 
 from events.record import Event
 
-SCHEMA = """
+
+def _column(name: str, field: FieldInfo) -> tuple[str, str, bool]:
+    """(column, SQLite type, kept as JSON text) of one field of ``Event``: the column is named by the JSON key."""
+    annotation, nullable = field.annotation, False
+    if get_origin(annotation) in (Union, UnionType):
+        members = [a for a in get_args(annotation) if a is not NoneType]
+        annotation, nullable = members[0], len(members) < len(get_args(annotation))
+    as_json = get_origin(annotation) in (list, dict)
+    sql = "REAL" if annotation is float else "TEXT"
+    if name == "event_id":
+        sql += " PRIMARY KEY"  # the idempotency key
+    elif not nullable:
+        sql += " NOT NULL"
+    return field.alias or name, sql, as_json
+
+
+# The one mapping of the event model to the columns of ``events``: the fields in order, then ``recorded_at``.
+_COLUMNS = [_column(name, field) for name, field in Event.model_fields.items()]
+EVENT_COLUMNS: tuple[str, ...] = tuple(column for column, _, _ in _COLUMNS)
+_JSON_COLUMNS = frozenset(column for column, _, as_json in _COLUMNS if as_json)
+_INSERT = (f"INSERT OR IGNORE INTO events ({', '.join(EVENT_COLUMNS)}, recorded_at) "
+           f"VALUES ({', '.join(':' + column for column in EVENT_COLUMNS)}, :recorded_at)")
+
+_EVENTS_TABLE = ",\n".join([*(f"    {column:<11} {sql}" for column, sql, _ in _COLUMNS),
+                            "    recorded_at TEXT NOT NULL"])
+
+SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS events (
-    event_id    TEXT PRIMARY KEY,
-    type        TEXT NOT NULL,
-    rule        TEXT NOT NULL,
-    camera_id   TEXT NOT NULL,
-    zone_id     TEXT NOT NULL,
-    object_id   TEXT NOT NULL,
-    class       TEXT NOT NULL,
-    t           REAL NOT NULL,
-    ts          TEXT,
-    since_t     REAL NOT NULL,
-    dwell_s     REAL NOT NULL,
-    bbox        TEXT NOT NULL,
-    score       REAL NOT NULL,
-    evidence    TEXT NOT NULL,
-    recorded_at TEXT NOT NULL
+{_EVENTS_TABLE}
 );
 CREATE INDEX IF NOT EXISTS events_by_camera ON events (camera_id, t);
 CREATE INDEX IF NOT EXISTS events_by_type ON events (type, recorded_at);
@@ -78,29 +93,19 @@ class EventStore:
 
     def add(self, event: Event) -> bool:
         """Store an event; returns False if an event with that id was already stored."""
-        row = event.to_json()
+        row = {**event_row(event), "recorded_at": datetime.now(UTC).isoformat(timespec="seconds")}
         with self._lock:
-            cursor = self._db.execute(
-                "INSERT OR IGNORE INTO events VALUES "
-                "(:event_id, :type, :rule, :camera_id, :zone_id, :object_id, :class, :t, :ts, :since_t, :dwell_s, "
-                ":bbox, :score, :evidence, :recorded_at)",
-                {**row, "bbox": json.dumps(row["bbox"]), "evidence": json.dumps(row["evidence"]),
-                 "recorded_at": datetime.now(UTC).isoformat(timespec="seconds")},
-            )
+            cursor = self._db.execute(_INSERT, row)
         return cursor.rowcount == 1
-
-    def has(self, event_id: str) -> bool:
-        with self._lock:
-            return self._db.execute("SELECT 1 FROM events WHERE event_id = ?", (event_id,)).fetchone() is not None
 
     def events(self, camera_id: str | None = None) -> Iterator[Event]:
         """All events, oldest first on each camera's timeline."""
-        query = "SELECT * FROM events" + (" WHERE camera_id = ?" if camera_id else "") + " ORDER BY camera_id, t"
+        query = (f"SELECT {', '.join(EVENT_COLUMNS)} FROM events" + (" WHERE camera_id = ?" if camera_id else "")
+                 + " ORDER BY camera_id, t")
         with self._lock:
             rows = self._db.execute(query, (camera_id,) if camera_id else ()).fetchall()
-            names = [d[0] for d in self._db.execute("SELECT * FROM events LIMIT 0").description]
         for row in rows:
-            yield _event_from_row(dict(zip(names, row, strict=True)))
+            yield event_from_row(dict(zip(EVENT_COLUMNS, row, strict=True)))
 
     def save_camera(self, camera_id: str, source: str, zones: list[dict[str, Any]], evidence_root: str,
                     name: str | None = None, location: str | None = None, unit: str | None = None) -> None:
@@ -116,11 +121,14 @@ class EventStore:
             self._db.close()
 
 
-def _event_from_row(row: dict[str, Any]) -> Event:
-    row.pop("recorded_at")
-    row["bbox"] = json.loads(row["bbox"])
-    row["evidence"] = json.loads(row["evidence"])
-    return Event.from_json(row)
+def event_row(event: Event) -> dict[str, Any]:
+    """The ``events`` columns of an event (without ``recorded_at``): lists and dicts as JSON text."""
+    return {k: json.dumps(v) if k in _JSON_COLUMNS else v for k, v in event.to_json().items()}
+
+
+def event_from_row(row: Mapping[str, Any] | sqlite3.Row) -> Event:
+    """The event of an ``events`` row (a dict or an ``sqlite3.Row``; other columns of a join are ignored)."""
+    return Event.model_validate({c: json.loads(row[c]) if c in _JSON_COLUMNS else row[c] for c in EVENT_COLUMNS})
 
 
 class JsonlWriter:
@@ -150,4 +158,4 @@ class JsonlWriter:
 
 def read_jsonl(path: str | Path) -> list[Event]:
     lines = Path(path).read_text(encoding="utf-8").splitlines()
-    return [Event.from_json(json.loads(line)) for line in lines if line.strip()]
+    return [Event.model_validate(json.loads(line)) for line in lines if line.strip()]

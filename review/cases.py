@@ -18,6 +18,7 @@ from urllib.parse import urlencode
 from contracts.names import RULES
 from contracts.urls import mask_credentials
 from events.record import Event
+from events.store import event_from_row
 from review.accounts import User
 from review.db import Database
 
@@ -31,8 +32,6 @@ TYPE_CHOICES: dict[str, tuple[str, ...]] = {
 STATUS_CHOICES = ("pending", "mine", "unsure", "disputed", "confirmed", "rejected", "reviewed", "all")
 ORDERS = ("newest", "oldest")
 PER_PAGE = 50
-_EVENT_COLUMNS = ("event_id", "type", "rule", "camera_id", "zone_id", "object_id", "class", "t", "ts", "since_t",
-                  "dwell_s", "bbox", "score", "evidence")
 _CASE_COLUMNS = "c.seq, c.status, c.reason AS status_reason, c.reviewers"
 
 
@@ -251,10 +250,7 @@ def _direction(chosen: QueueFilter) -> str:
 
 
 def _case(row: sqlite3.Row) -> Case:
-    data = {name: row[name] for name in _EVENT_COLUMNS}
-    data["bbox"] = json.loads(data["bbox"])
-    data["evidence"] = json.loads(data["evidence"])
-    return Case(row["seq"], Event.from_json(data), row["recorded_at"], row["status"], row["status_reason"],
+    return Case(row["seq"], event_from_row(row), row["recorded_at"], row["status"], row["status_reason"],
                 row["reviewers"])
 
 

@@ -84,10 +84,11 @@ def build_store(work: Path, config_path: Path, events: int, rng: random.Random) 
         kinds = ["warn"] + (["escalate"] if rng.random() < 0.1 else []) + (["clear"] if rng.random() < 0.75 else [])
         for kind in kinds[:events - written]:
             t = since + {"warn": 480.0, "escalate": 1800.0, "clear": 2400.0}[kind]
-            store.add(Event(f"{camera}/{zone}/{obj}/{kind}", kind, rule, camera, zone, str(obj),
-                            rng.choice(CLASSES[rule]), round(t, 3), (START + timedelta(seconds=t)).isoformat(),
-                            round(since, 3), round(t - since, 3), list(BOX), round(rng.uniform(0.3, 0.95), 3),
-                            photos[camera, zone]))
+            store.add(Event(event_id=f"{camera}/{zone}/{obj}/{kind}", type=kind, rule=rule, camera_id=camera,
+                            zone_id=zone, object_id=str(obj), class_name=rng.choice(CLASSES[rule]), t=round(t, 3),
+                            ts=(START + timedelta(seconds=t)).isoformat(), since_t=round(since, 3),
+                            dwell_s=round(t - since, 3), bbox=list(BOX), score=round(rng.uniform(0.3, 0.95), 3),
+                            evidence=photos[camera, zone]))
             written += 1
     store.close()
     return out / "events.db", {"events": written, "objects": obj}

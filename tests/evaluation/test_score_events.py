@@ -128,10 +128,16 @@ def test_events_of_other_cameras_are_ignored_and_counted(tmp_path):
 
 @pytest.mark.parametrize(("line", "says"), [
     ("not json", "events.jsonl:2: not JSON"),
-    (json.dumps({**event("warn", 1.0), "extra": 1}), "events.jsonl:2: not a DESIGN.md event (unknown key 'extra')"),
     (json.dumps({k: v for k, v in event("warn", 1.0).items() if k != "since_t"}),
      "events.jsonl:2: not a DESIGN.md event (key 'since_t' is missing)"),
+    (json.dumps({k: v for k, v in event("warn", 1.0).items() if k != "class"}),
+     "events.jsonl:2: not a DESIGN.md event (key 'class' is missing)"),
     (json.dumps({**event("warn", 1.0), "type": "alarm"}), "events.jsonl:2: not a DESIGN.md event (type:"),
+    (json.dumps({**event("warn", 1.0), "bbox": [1.0, 2.0, 3.0]}), "events.jsonl:2: not a DESIGN.md event (bbox:"),
+    (json.dumps({**event("warn", 1.0), "bbox": [1.0, 2.0, 3.0, "x"]}),
+     "events.jsonl:2: not a DESIGN.md event (bbox.3:"),
+    (json.dumps({**event("warn", 1.0), "evidence": {"snapshot": 5}}),
+     "events.jsonl:2: not a DESIGN.md event (evidence.snapshot:"),
     ("[1, 2]", "events.jsonl:2: a line must be one JSON object"),
 ])
 def test_anything_but_design_md_events_is_refused_naming_file_and_line(tmp_path, line, says):
@@ -140,6 +146,13 @@ def test_anything_but_design_md_events_is_refused_naming_file_and_line(tmp_path,
     with pytest.raises(ScoringInputError, match="^" + str(tmp_path).replace(".", r"\.")) as error:
         read_events(path)
     assert says in str(error.value)
+
+
+def test_keys_an_event_does_not_know_are_ignored_as_design_md_says(tmp_path):
+    later = {**event("warn", 510.0), "plate": None, "unit": {"district": "d1", "grid": None, "road": "Main St"}}
+    (read,) = read_events(events_file(tmp_path, [later]))
+    assert read.to_json() == event("warn", 510.0)
+    assert score(tmp_path, SCENE, [later, event("clear", 570.0)]).rules["sidewalk_parking"].matched == 1
 
 
 def test_the_command_prints_the_table_and_writes_json(tmp_path, capsys):

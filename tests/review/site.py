@@ -147,6 +147,5 @@ def _event(writer: EvidenceWriter, frame: np.ndarray, origin, camera_id: str, ch
         rest = StateChange("rest", change.rule, change.zone_id, change.object_id, change.class_name, change.since_t,
                            change.since_t, change.xyxy, change.score)
         writer.hold(rest, writer.take(rest, frame, change.since_t, origin))
-    event = event_from_change(change, camera_id, origin)
-    event.evidence = writer.save(change, writer.take(change, frame, change.t, origin))
-    return event
+    photos = writer.save(change, writer.take(change, frame, change.t, origin))
+    return event_from_change(change, camera_id, origin, photos)

@@ -166,8 +166,9 @@ def test_events_recorded_while_the_app_runs_join_the_queue_once(as_user, site):
     rita = as_user("rita")
     before = queue_ids(rita, "status=all&type=all")
     store = EventStore(site.db_path)
-    late = Event("cam-b/kerb/9/warn", "warn", "sidewalk_parking", "cam-b", "kerb", "9", "car", 600.0, None, 100.0,
-                 500.0, [350.0, 133.0, 415.0, 164.0], 0.7, {})
+    late = Event(event_id="cam-b/kerb/9/warn", type="warn", rule="sidewalk_parking", camera_id="cam-b", zone_id="kerb",
+                 object_id="9", class_name="car", t=600.0, ts=None, since_t=100.0, dwell_s=500.0,
+                 bbox=[350.0, 133.0, 415.0, 164.0], score=0.7, evidence={})
     assert store.add(late)
     store.close()
     assert queue_ids(rita, "status=all&type=all") == [late.event_id, *before]  # newest first

@@ -1,0 +1,98 @@
+"""The one event model: its exact JSON line, its SQLite row, and reading lines that carry more than it knows."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from datetime import UTC, datetime
+
+import numpy as np
+import pytest
+from pydantic import ValidationError
+
+from events.record import Event, event_from_change
+from events.store import EventStore, JsonlWriter, event_from_row, read_jsonl
+from zones.dwell import StateChange
+
+# A warn as the dwell timer reports it: unrounded times, a numpy box, a non-ASCII evidence path.
+CHANGE = StateChange("warn", "sidewalk_parking", "trottoir-1", "7", "car", 542.12345, 62.0004,
+                     tuple(np.array([412.04, 290.55, 520.0, 350.0])), 0.87149)
+ORIGIN = datetime(2026, 11, 22, 8, 0, tzinfo=UTC)
+EVIDENCE = {"snapshot": "evidence/cam-01/café.jpg"}
+# The line the dataclass Event wrote before the model (written by that code from CHANGE): it must never change.
+LINE = ('{"event_id": "cam-01/trottoir-1/7/warn", "type": "warn", "rule": "sidewalk_parking", "camera_id": "cam-01", '
+        '"zone_id": "trottoir-1", "object_id": "7", "class": "car", "t": 542.123, '
+        '"ts": "2026-11-22T08:09:02.123450+00:00", "since_t": 62.0, "dwell_s": 480.123, '
+        '"bbox": [412.0, 290.6, 520.0, 350.0], "score": 0.871, "evidence": {"snapshot": "evidence/cam-01/café.jpg"}}')
+
+# The events table as released before the model derived it: database files written then must keep working.
+RELEASED_TABLE = """
+CREATE TABLE events (
+    event_id    TEXT PRIMARY KEY, type TEXT NOT NULL, rule TEXT NOT NULL, camera_id TEXT NOT NULL,
+    zone_id TEXT NOT NULL, object_id TEXT NOT NULL, class TEXT NOT NULL, t REAL NOT NULL, ts TEXT,
+    since_t REAL NOT NULL, dwell_s REAL NOT NULL, bbox TEXT NOT NULL, score REAL NOT NULL, evidence TEXT NOT NULL,
+    recorded_at TEXT NOT NULL
+);
+"""
+
+
+def warn() -> Event:
+    return event_from_change(CHANGE, "cam-01", ORIGIN, EVIDENCE)
+
+
+def test_the_jsonl_line_of_a_known_event_is_pinned_byte_for_byte(tmp_path):
+    writer = JsonlWriter(tmp_path / "events.jsonl")
+    assert writer.write(warn())
+    writer.close()
+    assert (tmp_path / "events.jsonl").read_text(encoding="utf-8") == LINE + "\n"
+    assert read_jsonl(tmp_path / "events.jsonl") == [warn()]
+
+
+def test_the_store_gives_back_the_event_it_was_given_once(tmp_path):
+    store = EventStore(tmp_path / "events.db")
+    assert store.add(warn()) and not store.add(warn())
+    assert list(store.events()) == [warn()] and list(store.events("other")) == []
+    store.close()
+
+
+def test_a_database_file_of_the_released_layout_is_read_and_written(tmp_path):
+    path = tmp_path / "events.db"
+    released = sqlite3.connect(path)
+    released.executescript(RELEASED_TABLE)
+    columns = [row[1:4] for row in released.execute("PRAGMA table_info(events)")]
+    released.close()
+    store = EventStore(path)
+    assert [row[1:4] for row in store._db.execute("PRAGMA table_info(events)")] == columns
+    assert store.add(warn())
+    assert list(store.events()) == [warn()]
+    store.close()
+    fresh = EventStore(tmp_path / "fresh.db")
+    assert [row[1:4] for row in fresh._db.execute("PRAGMA table_info(events)")] == columns  # derived == released
+    fresh.close()
+
+
+def test_a_row_of_a_join_decodes_to_its_event(tmp_path):
+    store = EventStore(tmp_path / "events.db")
+    store.add(warn())
+    store.close()
+    db = sqlite3.connect(tmp_path / "events.db")
+    db.row_factory = sqlite3.Row
+    row = db.execute("SELECT 5 AS seq, 'pending' AS status, e.* FROM events e").fetchone()
+    assert event_from_row(row) == warn() and json.loads(row["bbox"]) == [412.0, 290.6, 520.0, 350.0]
+    db.close()
+
+
+def test_reading_ignores_unknown_keys_and_refuses_missing_ones_and_wrong_types():
+    data = json.loads(LINE)
+    assert Event.model_validate({**data, "plate": None, "plate_score": 0.4}) == warn()
+    with pytest.raises(ValidationError, match="class"):
+        Event.model_validate({k: v for k, v in data.items() if k != "class"})
+    with pytest.raises(ValidationError, match="rule"):
+        Event.model_validate({**data, "rule": "jaywalking"})
+    with pytest.raises(ValidationError, match="bbox"):
+        Event.model_validate({**data, "bbox": [1.0, 2.0]})
+
+
+def test_an_event_cannot_be_changed_once_made():
+    with pytest.raises(ValidationError):
+        warn().evidence = {}  # type: ignore[misc]
