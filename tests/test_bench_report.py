@@ -127,7 +127,7 @@ def test_stage_costs_time_every_stage_of_a_real_frame(footage, require_models, t
     assert list(costs.ms) == ["decode (all frames of 1 s)", "decode (key frame)", "colour conversion",
                               "resize + letterbox", "inference", "NMS + boxes", "tracking", "resting memory + rules",
                               "evidence photos (per event)"]
-    assert all(ms >= 0 for ms in costs.ms.values()) and costs.ms["inference"] > 0
+    assert all(ms > 0 for ms in costs.ms.values())  # every stage was timed
 
 
 def test_a_batch_run_processes_the_recording_with_the_settings_detect_block(footage, require_models, tmp_path):
