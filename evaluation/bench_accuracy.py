@@ -66,7 +66,7 @@ def suite_scores(suite: Path, setting: Setting, model: str, out: Path, workers: 
     detectors: dict[tuple, object] = {}
 
     def detector_for(camera):
-        d = camera.detect or config.detect
+        d = camera.detect
         key = (d.model, d.backend, d.imgsz, d.letterbox)
         if key not in detectors:
             detectors[key] = load_detector(d.model, d.backend, d.confidence, d.iou, d.imgsz,

@@ -88,7 +88,7 @@ def process_recorded(
 
 def _process_camera(config, camera, out_dir, detector, store, jsonl, report, origin, annotate, on_start, on_frame,
                     workers=1):
-    fps = camera.analysis_fps or config.analysis_fps
+    fps = camera.analysis_fps
     source = open_recorded(str(camera.source), fps, origin, camera.keyframes_only).probe()
     if source.frame_size:
         check_in_frame(camera, *source.frame_size, config_name=str(config.path or "config"))
@@ -100,7 +100,7 @@ def _process_camera(config, camera, out_dir, detector, store, jsonl, report, ori
     if on_start:
         on_start(camera, source.duration)
     last: Frame | None = None
-    gate = change_gate(config, camera)
+    gate = change_gate(camera)
     try:
         for frame, detections in detect_in_order(prefetch(source), detector.detect, workers, gate, report.seconds):
             report.events += pipeline.step(frame, detections, report.seconds)

@@ -222,10 +222,9 @@ class LiveRunner:
                             open_timeout=live.open_timeout, stall_timeout=live.stall_timeout,
                             backoff=Backoff(live.reconnect_min, live.reconnect_max), frame_size=camera.frame_size,
                             on_status=self._status_changed, wake=self._wake)
-        settings = camera.detect or self.config.detect
-        cam = LiveCamera(camera, source, pipeline, self.detector_for(camera), settings.model,
-                         1.0 / (camera.analysis_fps or self.config.analysis_fps),
-                         gate=change_gate(self.config, camera))
+        cam = LiveCamera(camera, source, pipeline, self.detector_for(camera), camera.detect.model,
+                         1.0 / camera.analysis_fps,
+                         gate=change_gate(camera))
         cam_ref.append(cam)
         cam.count_timers()
         self.store.save_camera(camera.id, mask_credentials(camera.source), [z.model_dump() for z in camera.zones],

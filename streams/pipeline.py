@@ -32,7 +32,7 @@ class CameraPipeline:
     def __init__(self, config: Config, camera: CameraConfig, recorder: EventRecorder,
                  video: AnnotatedVideo | None = None):
         self.camera = camera
-        self.analysis_fps = camera.analysis_fps or config.analysis_fps
+        self.analysis_fps = camera.analysis_fps
         self.monitor = ZoneMonitor(config, camera)
         self.tracker = Tracker(self.analysis_fps)
         rest = config.resting
@@ -69,12 +69,11 @@ class CameraPipeline:
         return events
 
 
-def change_gate(config: Config, camera: CameraConfig) -> ChangeGate | None:
+def change_gate(camera: CameraConfig) -> ChangeGate | None:
     """The camera's ``skip_unchanged`` gate, or None when every frame is detected."""
-    settings = camera.detect or config.detect
-    if not settings.skip_unchanged:
+    if not camera.detect.skip_unchanged:
         return None
-    return ChangeGate(settings.reconfirm_every,
+    return ChangeGate(camera.detect.reconfirm_every,
                       region=watched_region([z.polygon for z in camera.zones if z.type != "ignore"]))
 
 

@@ -10,11 +10,11 @@ from rich.console import Console
 from contracts.urls import mask_credentials
 from models.registry import ModelNotFoundError
 from streams.frames import SourceError
-from streetorder import bench_cmd, evaluate_cmd, models_cmd, process_cmd, review_cmd, run_cmd
+from streetorder import bench_cmd, check_cmd, docs_cmd, evaluate_cmd, models_cmd, process_cmd, review_cmd, run_cmd
 from streetorder.logs import setup_logging
 from zones.config import ConfigError
 
-COMMANDS = (process_cmd, run_cmd, review_cmd, bench_cmd, evaluate_cmd, models_cmd)
+COMMANDS = (process_cmd, run_cmd, check_cmd, review_cmd, bench_cmd, evaluate_cmd, models_cmd, docs_cmd)
 
 
 def build_parser() -> argparse.ArgumentParser:

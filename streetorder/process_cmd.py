@@ -18,7 +18,7 @@ from events.store import EventStore
 from models.taxonomy import Taxonomy
 from streams.batch import CameraReport, process_recorded
 from streams.pipeline import STAGES
-from zones.config import CameraConfig, Config, DetectSettings, load_config
+from zones.config import CameraConfig, Config, load_config
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
@@ -91,7 +91,7 @@ class DetectorCache:
         self._loaded: dict[tuple, Detector] = {}
 
     def for_camera(self, camera: CameraConfig) -> Detector:
-        settings: DetectSettings = camera.detect or self.config.detect
+        settings = camera.detect
         key = (self.model or settings.model, self.backend or settings.backend, settings.confidence, settings.iou,
                settings.imgsz, settings.letterbox)
         if key not in self._loaded:

@@ -1,9 +1,12 @@
 """The camera and zone config (YAML): one pydantic model, global defaults, per-camera and per-zone overrides.
 
+Loading resolves every camera once, as Frigate does: global settings are merged into each camera and zone, so a
+stage reads ``camera.analysis_fps``, ``camera.detect.model`` and ``zone.dwell.warn_after`` and nothing else.
+
 Every problem is reported as one sentence that names the file, the camera, the zone and the fix::
 
-    cameras.yaml: camera 'cam-01', zone 'walk': polygon crosses itself near (520, 330); list the points in order
-    around the edge of the area.
+    cameras.yaml: camera 'cam-01', zone 'walk': polygon: crosses itself near (520, 330); list the points in order
+    around the edge of the area (line 12)
 """
 
 from __future__ import annotations
@@ -15,11 +18,21 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from shapely.geometry import Polygon
 from shapely.validation import explain_validity
 
 from contracts.names import ID_PATTERN, ZONE_TYPES, Backend, CameraKind, ZoneType
+from zones.config_errors import YamlLines, describe
 from zones.schedule import DAYS, ActiveWindow, Schedule, parse_duration
 
 Seconds = Annotated[float, BeforeValidator(parse_duration)]
@@ -36,11 +49,22 @@ class _Strict(BaseModel):
 class DwellSettings(_Strict):
     """Timer settings; set globally under ``defaults:``, per camera, or per zone (the nearest one wins)."""
 
-    warn_after: Seconds | None = None
-    clear_after: Seconds | None = None
-    escalate_after: Seconds | None = None
-    active_hours: list[str] | None = None
-    active_days: list[str] | None = None
+    warn_after: Seconds | None = Field(
+        None, description="How long an object must rest in the zone before a warn event: seconds or a text such "
+                          "as '90s', '8m', '1h30m'. Unset: inherited; 8m if set nowhere.")
+    clear_after: Seconds | None = Field(
+        None, description="A warned object absent this long is cleared (the clear event's t is when it was last "
+                          "seen). Unset: inherited; 30s if set nowhere.")
+    escalate_after: Seconds | None = Field(
+        None, description="Optional second stage: an escalate event once the object has rested this long; must be "
+                          "longer than warn_after. Unset: inherited; no escalation if set nowhere.")
+    active_hours: list[str] | None = Field(
+        None, description="Daily windows ('HH:MM-HH:MM', one or a list; a window may run past midnight) in which "
+                          "the rule is on; needs wall time (live cameras, or files with start_time). Unset: "
+                          "inherited; all day if set nowhere.")
+    active_days: list[str] | None = Field(
+        None, description="Days on which the rule is on, e.g. [mon, tue, wed, thu, fri]. Unset: inherited; every "
+                          "day if set nowhere.")
 
     @field_validator("active_hours", mode="before")
     @classmethod
@@ -65,12 +89,33 @@ class DwellSettings(_Strict):
         return value
 
 
+DWELL_DEFAULTS = DwellSettings(warn_after=480.0, clear_after=30.0)  # DESIGN.md's, where nothing is set
+
+
+def layered(*layers: DwellSettings) -> DwellSettings:
+    """Each dwell setting from the first layer that sets it (``zone, camera, defaults, DWELL_DEFAULTS``)."""
+    merged = {name: next((getattr(x, name) for x in layers if getattr(x, name) is not None), None)
+              for name in DwellSettings.model_fields}
+    return DwellSettings.model_construct(**merged)
+
+
 class ZoneConfig(DwellSettings):
-    id: str = Field(pattern=ID_PATTERN)
-    type: ZoneType
-    polygon: list[tuple[float, float]]
-    name: str | None = None
-    anchor: Literal["point", "band"] = "point"
+    id: str = Field(pattern=ID_PATTERN, description="Unique within the camera; letters, digits, '.', '_', '-'.")
+    type: ZoneType = Field(description="What the zone means to the rules (see Zone types).")
+    polygon: list[tuple[float, float]] = Field(
+        description="Corners [[x, y], ...] in pixels of the source frame (the main stream), in order around the "
+                    "edge; at least 3, must not cross itself.")
+    name: str | None = Field(None, description="Shown to reviewers; default: the id.")
+    anchor: Literal["point", "band"] = Field(
+        "point", description="Ground contact tested against the polygon: point = bottom-centre of the box; band = "
+                             "most of the box's bottom band (wide objects seen from the side).")
+    _dwell: DwellSettings | None = PrivateAttr(None)
+
+    @property
+    def dwell(self) -> DwellSettings:
+        """The zone's effective timer settings: zone, then camera, then ``defaults:``, then DESIGN.md's defaults
+        (resolved when the config is loaded; a zone built on its own has only its own and DESIGN.md's)."""
+        return self._dwell if self._dwell is not None else layered(self, DWELL_DEFAULTS)
 
     @field_validator("type", mode="before")
     @classmethod
@@ -98,56 +143,81 @@ class ZoneConfig(DwellSettings):
 
 
 class DetectSettings(_Strict):
-    model: str = "yolo11n"
-    backend: Backend = "onnxruntime"
-    confidence: float = Field(0.25, gt=0, lt=1)
-    iou: float = Field(0.7, gt=0, le=1)
-    imgsz: int = Field(640, ge=64, le=4096)
+    model: str = Field("yolo11n", description="A model name on the model search path (STREETORDER_MODEL_PATH, "
+                                              "then models/), or a path to a .pt / .onnx file.")
+    backend: Backend = Field("onnxruntime", description="Inference backend: onnxruntime, ultralytics (any format "
+                                                        "it loads) or openvino (pip install '.[openvino]').")
+    confidence: float = Field(0.25, gt=0, lt=1, description="Detections scoring below this are dropped (0 to 1).")
+    iou: float = Field(0.7, gt=0, le=1, description="Non-maximum suppression overlap (0 to 1), as Ultralytics'.")
+    imgsz: int = Field(640, ge=64, le=4096, description="Model input size in pixels (long side); `streetorder "
+                                                        "models sizes` recommends one per camera.")
     # speed settings (issue 6; their accuracy cost is in docs/PERFORMANCE.md)
-    letterbox: Literal["square", "rect"] = "square"  # rect: 640x384 for a 16:9 frame, 40 % less work
-    skip_unchanged: bool = False  # reuse the last detections on frames where nothing changed ...
-    reconfirm_every: Seconds = Field(5.0, gt=0)  # ... but run the detector at least this often
+    letterbox: Literal["square", "rect"] = Field(
+        "square", description="square: a 640x640 input; rect: the frame's aspect (640x384 for 16:9), 40 % less "
+                              "work.")
+    skip_unchanged: bool = Field(False, description="Reuse the last detections on frames where nothing changed in "
+                                                    "or above the zones.")
+    reconfirm_every: Seconds = Field(5.0, gt=0, description="With skip_unchanged, run the detector at least this "
+                                                            "often (keep it below resting.rest_window).")
 
 
 class RestingSettings(_Strict):
     """How the resting-object memory decides that something has come to rest (see ``detector.resting``)."""
 
-    rest_window: Seconds = 5.0
-    radius: float = Field(0.15, gt=0, le=1)
-    max_gap: Seconds = 120.0
+    rest_window: Seconds = Field(5.0, description="How long an object must stay put to count as resting.")
+    radius: float = Field(0.15, gt=0, le=1, description="... within this share of its box's smaller side (0 to 1).")
+    max_gap: Seconds = Field(120.0, description="Missed detections, occlusions and video gaps shorter than this do "
+                                                "not restart a timer; longer ones end every timer.")
 
 
 class RuleSettings(_Strict):
-    sidewalk_parking: list[str] = ["vehicle"]
-    misparked_bike: list[str] = ["bicycle"]
-    vending_linger: Seconds = 15.0  # a person staying this long by a vending set-up attends it
+    sidewalk_parking: list[str] = Field(["vehicle"], description="Categories that count as sidewalk parking; add "
+                                                                 "two_wheeler to count motorcycles.")
+    misparked_bike: list[str] = Field(["bicycle"], description="Categories that count as misparked bikes outside "
+                                                               "every bike_parking zone.")
+    vending_linger: Seconds = Field(15.0, description="A person staying this long by a vending set-up attends it "
+                                                      "(passers-by do not count).")
 
 
 class LiveSettings(_Strict):
     """How ``streetorder run`` reads live cameras (see ``streams.live``)."""
 
-    transport: Literal["tcp", "udp"] = "tcp"  # RTSP over TCP survives lossy networks and NAT
-    open_timeout: Seconds = Field(10.0, gt=0)  # a camera that does not answer within this is offline
-    stall_timeout: Seconds = Field(10.0, gt=0)  # a connected stream sending no frame this long is reconnected
-    reconnect_min: Seconds = Field(1.0, gt=0)  # first retry delay; doubled after each failure ...
-    reconnect_max: Seconds = Field(60.0, gt=0)  # ... up to this, with random jitter
-    save_every: Seconds = Field(5.0, gt=0)  # how often resting objects and timers are saved
+    transport: Literal["tcp", "udp"] = Field("tcp", description="RTSP transport; tcp survives lossy networks and "
+                                                                "NAT.")
+    open_timeout: Seconds = Field(10.0, gt=0, description="A camera that does not answer within this is offline.")
+    stall_timeout: Seconds = Field(10.0, gt=0, description="A connected stream sending no frame this long is "
+                                                           "reconnected (the watchdog).")
+    reconnect_min: Seconds = Field(1.0, gt=0, description="First retry delay; doubled after each failure ...")
+    reconnect_max: Seconds = Field(60.0, gt=0, description="... up to this, with random jitter.")
+    save_every: Seconds = Field(5.0, gt=0, description="How often resting objects and timers are saved (and always "
+                                                       "on shutdown), so a restart goes on where it stopped.")
 
 
 class CameraConfig(DwellSettings):
-    id: str = Field(pattern=ID_PATTERN)
-    source: str | int
-    substream: str | None = None  # live: a lower-resolution stream of the same camera, read for analysis
-    frame_size: tuple[int, int] | None = None  # live: width, height the polygons are drawn on (the main stream)
-    keyframes_only: bool = False  # decode key frames only (one frame per GOP, far less CPU; live and files)
-    kind: CameraKind = "fixed"
-    analysis_fps: float | None = Field(None, gt=0, le=60)
-    start_time: datetime | None = None
-    name: str | None = None
-    location: str | None = None
-    unit: str | None = None
-    detect: DetectSettings | None = None
-    zones: list[ZoneConfig] = []
+    """One camera. After loading, ``analysis_fps`` and ``detect`` hold the camera's effective settings (the
+    global ones where the camera sets none) and each zone's ``dwell`` its effective timer settings."""
+
+    id: str = Field(pattern=ID_PATTERN, description="Unique camera id; letters, digits, '.', '_', '-'.")
+    source: str | int = Field(description="A video file or a folder of images (relative to the YAML file), an "
+                                          "rtsp:// URL, or a device index.")
+    substream: str | None = Field(None, description="Live: a lower-resolution stream of the same camera, read for "
+                                                    "analysis instead of source.")
+    frame_size: tuple[int, int] | None = Field(None, description="Live: [width, height] of the main stream the "
+                                                                 "polygons are drawn on (needed with a substream).")
+    keyframes_only: bool = Field(False, description="Decode key frames only (one frame per GOP, far less CPU; live "
+                                                    "and files).")
+    kind: CameraKind = Field("fixed", description="fixed: a pole camera; vehicle: a patrol camera.")
+    analysis_fps: float | None = Field(None, gt=0, le=60, description="Frames analysed per second of video. Unset: "
+                                                                      "the global analysis_fps.")
+    start_time: datetime | None = Field(None, description="Files: wall-clock time at t = 0 (ISO 8601); fills ts and "
+                                                          "enables active_hours.")
+    name: str | None = Field(None, description="Shown to reviewers; default: the id.")
+    location: str | None = Field(None, description="Where the camera looks, shown to reviewers.")
+    unit: str | None = Field(None, description="The responsible unit (district, team), shown to reviewers.")
+    detect: DetectSettings | None = Field(None, description="Detector settings of this camera; each key it sets "
+                                                            "overrides the global detect: key, the others are "
+                                                            "inherited.")
+    zones: list[ZoneConfig] = Field([], description="The camera's zones (see cameras[].zones[]).")
 
     @model_validator(mode="after")
     def _unique_zone_ids(self) -> CameraConfig:
@@ -163,16 +233,22 @@ class CameraConfig(DwellSettings):
 
 
 class Config(_Strict):
-    cameras: list[CameraConfig] = Field(min_length=1)
-    analysis_fps: float = Field(2.0, gt=0, le=60)
-    defaults: DwellSettings = DwellSettings()
-    detect: DetectSettings = DetectSettings()
-    resting: RestingSettings = RestingSettings()
-    rules: RuleSettings = RuleSettings()
-    live: LiveSettings = LiveSettings()
-    taxonomy: dict[str, str] = {}
-    store: str | None = None
-    path: Path | None = Field(None, exclude=True)
+    cameras: list[CameraConfig] = Field(min_length=1, description="The cameras (see cameras[]); at least one.")
+    analysis_fps: float = Field(2.0, gt=0, le=60, description="Frames analysed per second of video, for cameras "
+                                                              "that set none (the dwell rules need about 1).")
+    defaults: DwellSettings = Field(DwellSettings(), description="Dwell settings for every zone; a camera or a "
+                                                                 "zone may override each one.")
+    detect: DetectSettings = Field(DetectSettings(), description="Detector settings for every camera; a camera's "
+                                                                 "detect: overrides them key by key.")
+    resting: RestingSettings = Field(RestingSettings(), description="When a tracked object counts as resting.")
+    rules: RuleSettings = Field(RuleSettings(), description="Which object categories each rule counts.")
+    live: LiveSettings = Field(LiveSettings(), description="How `streetorder run` reads live cameras.")
+    taxonomy: dict[str, str] = Field({}, description="Extra model class name -> category mappings for a custom "
+                                                     "model, e.g. {sanlunche: two_wheeler}.")
+    store: str | None = Field(None, description="SQLite file for events. Unset: OUT/events.db (or the --store "
+                                                "option).")
+    path: Path | None = Field(None, exclude=True, description="The file the config was read from (set by the "
+                                                              "loader, not written in the file).")
 
     @model_validator(mode="after")
     def _unique_camera_ids(self) -> Config:
@@ -183,16 +259,22 @@ class Config(_Strict):
             seen.add(camera.id)
         return self
 
+    @model_validator(mode="after")
+    def _resolve_cameras(self) -> Config:
+        for camera in self.cameras:
+            resolve_camera(self, camera)
+        return self
 
-DWELL_DEFAULTS = DwellSettings(warn_after=480.0, clear_after=30.0)
 
-
-def zone_settings(config: Config, camera: CameraConfig, zone: ZoneConfig) -> DwellSettings:
-    """The effective timer settings of a zone: zone, then camera, then ``defaults:``, then DESIGN.md's defaults."""
-    layers = (zone, camera, config.defaults, DWELL_DEFAULTS)
-    merged = {name: next((getattr(x, name) for x in layers if getattr(x, name) is not None), None)
-              for name in DwellSettings.model_fields}
-    return DwellSettings.model_construct(**merged)
+def resolve_camera(config: Config, camera: CameraConfig) -> None:
+    """Merge the global settings into ``camera`` and its zones (idempotent): ``analysis_fps``, ``detect`` key by
+    key, and each zone's ``dwell``."""
+    if camera.analysis_fps is None:
+        camera.analysis_fps = config.analysis_fps
+    own = camera.detect.model_dump(exclude_unset=True) if camera.detect is not None else {}
+    camera.detect = config.detect.model_copy(update=own)
+    for zone in camera.zones:
+        zone._dwell = layered(zone, camera, config.defaults, DWELL_DEFAULTS)
 
 
 def schedule_of(settings: DwellSettings) -> Schedule:
@@ -201,42 +283,47 @@ def schedule_of(settings: DwellSettings) -> Schedule:
 
 
 def load_config(path: str | os.PathLike) -> Config:
-    """Read and validate a config file; relative file sources are resolved against the file's folder."""
+    """Read and validate a config file; relative file sources are resolved against the file's folder.
+    Error sentences carry the YAML line they are about."""
     path = Path(path)
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw, lines = YamlLines.load(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ConfigError(f"{path}: no such config file; check the path given to --config") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark else ""
         raise ConfigError(f"{path}: not valid YAML{where} ({getattr(exc, 'problem', exc)}); fix the syntax") from None
-    return parse_config(raw, path)
+    return parse_config(raw, path, lines)
 
 
-def parse_config(raw: Any, path: Path | None = None) -> Config:
-    """Validate an already-parsed config mapping (``path`` is used for messages and relative sources)."""
+def parse_config(raw: Any, path: Path | None = None, lines: YamlLines | None = None) -> Config:
+    """Validate an already-parsed config mapping (``path`` is used for messages and relative sources, ``lines``
+    for the line numbers in them)."""
     name = str(path) if path else "config"
+    lines = lines or YamlLines.none()
     if not isinstance(raw, dict):
         raise ConfigError(f"{name}: expected a mapping with a 'cameras:' list at the top level")
     raw = _expand_env(raw, name)
     try:
         config = Config.model_validate(raw)
     except ValidationError as exc:
-        raise ConfigError(_describe(exc, raw, name)) from None
+        raise ConfigError(describe(exc, raw, name, lines)) from None
     config.path = path
-    for camera in config.cameras:
+    for c, camera in enumerate(config.cameras):
         camera.source = resolve_source(camera.source, path.parent if path else Path.cwd())
-        for zone in camera.zones:
-            settings = zone_settings(config, camera, zone)
-            if settings.escalate_after is not None and settings.escalate_after <= settings.warn_after:
-                raise ConfigError(
-                    f"{name}: camera {camera.id!r}, zone {zone.id!r}: escalate_after "
-                    f"({settings.escalate_after:g}s) must be longer than warn_after ({settings.warn_after:g}s)"
-                )
-            if settings.warn_after <= 0:
-                raise ConfigError(f"{name}: camera {camera.id!r}, zone {zone.id!r}: warn_after must be above zero")
+        for z, zone in enumerate(camera.zones):
+            _check_timers(zone.dwell, f"{name}: camera {camera.id!r}, zone {zone.id!r}: ",
+                          lines.suffix(("cameras", c, "zones", z)))
     return config
+
+
+def _check_timers(settings: DwellSettings, head: str, line: str) -> None:
+    if settings.escalate_after is not None and settings.escalate_after <= settings.warn_after:
+        raise ConfigError(f"{head}escalate_after ({settings.escalate_after:g}s) must be longer than warn_after "
+                          f"({settings.warn_after:g}s){line}")
+    if settings.warn_after <= 0:
+        raise ConfigError(f"{head}warn_after must be above zero{line}")
 
 
 def resolve_source(source: str | int, base: Path) -> str | int:
@@ -270,51 +357,3 @@ def _expand_env(value: Any, name: str) -> Any:
 
         return _ENV.sub(lookup, value)
     return value
-
-
-def _describe(exc: ValidationError, raw: dict, name: str) -> str:
-    """Turn pydantic's error list into sentences that name the camera and zone by id."""
-    sentences = []
-    for error in exc.errors():
-        where, field = _location(error["loc"], raw)
-        message = error["msg"].removeprefix("Value error, ")
-        if error["type"] == "extra_forbidden":
-            message = f"unknown key {field!r}; check its spelling (see the config reference in README.md)"
-            field = ""
-        elif error["type"] == "missing":
-            message = f"{field!r} is missing; add it"
-            field = ""
-        elif error["type"] == "string_pattern_mismatch":
-            message = "ids may use only letters, digits, '.', '_' and '-'"
-        elif error["type"] == "literal_error" and field == "kind":
-            message = "kind must be 'fixed' or 'vehicle'"
-        prefix = ", ".join(where)
-        head = f"{name}: {prefix}: " if prefix else f"{name}: "
-        sentences.append(f"{head}{field + ': ' if field else ''}{message}")
-    return "\n".join(dict.fromkeys(sentences))
-
-
-def _location(loc: tuple, raw: dict) -> tuple[list[str], str]:
-    """('cameras', 0, 'zones', 1, 'type') -> (["camera 'cam-01'", "zone 'walk'"], 'type')."""
-    where: list[str] = []
-    node: Any = raw
-    field = ""
-    i = 0
-    while i < len(loc):
-        key = loc[i]
-        if key in ("cameras", "zones") and i + 1 < len(loc) and isinstance(loc[i + 1], int):
-            items = node.get(key) if isinstance(node, dict) else None
-            item = items[loc[i + 1]] if isinstance(items, list) and loc[i + 1] < len(items) else None
-            label = "camera" if key == "cameras" else "zone"
-            ident = item.get("id") if isinstance(item, dict) else None
-            where.append(f"{label} {ident!r}" if ident else f"{label} #{loc[i + 1] + 1}")
-            node = item
-            i += 2
-            continue
-        if isinstance(key, str):
-            field = f"{field}.{key}" if field else key
-        elif field:
-            field = f"{field}[{key}]"
-        node = node.get(key) if isinstance(node, dict) else None
-        i += 1
-    return where, field

@@ -7,7 +7,7 @@ from datetime import datetime
 from contracts.names import TIMED_ZONE_TYPES
 from detector.detections import Detections
 from detector.resting import RestingUpdate
-from zones.config import CameraConfig, Config, schedule_of, zone_settings
+from zones.config import CameraConfig, Config, schedule_of
 from zones.dwell import StateChange, ZoneTimers
 from zones.geometry import ZoneShape
 from zones.rules import RuleBook, Violation
@@ -30,8 +30,7 @@ class ZoneMonitor:
         self.timers: dict[str, ZoneTimers] = {}
         for zone in camera.zones:
             if zone.type in TIMED_ZONE_TYPES:
-                settings = zone_settings(config, camera, zone)
-                self.timers[zone.id] = ZoneTimers(zone.id, settings, schedule_of(settings))
+                self.timers[zone.id] = ZoneTimers(zone.id, zone.dwell, schedule_of(zone.dwell))
 
     @property
     def longest_clear_after(self) -> float:
