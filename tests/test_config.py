@@ -218,6 +218,14 @@ def test_error_sentences_name_the_yaml_line(tmp_path):
     assert f"{path}: camera 'cam-02': 'source' is missing; add it (line 9)" in sentences  # the camera's line
 
 
+def test_an_unset_environment_variable_names_its_line(tmp_path):
+    path = tmp_path / "cameras.yaml"
+    path.write_text("cameras:\n  - id: a\n    source: rtsp://u:${NOT_SET_ANYWHERE}@h/x\n")
+    with pytest.raises(ConfigError, match=r"cameras.yaml: environment variable NOT_SET_ANYWHERE is used but not set; "
+                                          r"export it first \(line 3\)$"):
+        load_config(path)
+
+
 def test_timer_check_after_validation_names_the_zone_line(tmp_path):
     path = tmp_path / "cameras.yaml"
     path.write_text("defaults:\n  escalate_after: 1m\ncameras:\n  - id: a\n    source: a.mp4\n    zones:\n"

@@ -304,7 +304,7 @@ def parse_config(raw: Any, path: Path | None = None, lines: YamlLines | None = N
     lines = lines or YamlLines.none()
     if not isinstance(raw, dict):
         raise ConfigError(f"{name}: expected a mapping with a 'cameras:' list at the top level")
-    raw = _expand_env(raw, name)
+    raw = _expand_env(raw, name, lines)
     try:
         config = Config.model_validate(raw)
     except ValidationError as exc:
@@ -343,16 +343,17 @@ def is_file_source(source: str | int) -> bool:
 _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
-def _expand_env(value: Any, name: str) -> Any:
+def _expand_env(value: Any, name: str, lines: YamlLines, loc: tuple = ()) -> Any:
     """Replace ``${VAR}`` in strings, so passwords can stay out of the file."""
     if isinstance(value, dict):
-        return {k: _expand_env(v, name) for k, v in value.items()}
+        return {k: _expand_env(v, name, lines, (*loc, k)) for k, v in value.items()}
     if isinstance(value, list):
-        return [_expand_env(v, name) for v in value]
+        return [_expand_env(v, name, lines, (*loc, i)) for i, v in enumerate(value)]
     if isinstance(value, str):
         def lookup(match: re.Match) -> str:
             if match[1] not in os.environ:
-                raise ConfigError(f"{name}: environment variable {match[1]} is used but not set; export it first")
+                raise ConfigError(f"{name}: environment variable {match[1]} is used but not set; export it first"
+                                  f"{lines.suffix(loc)}")
             return os.environ[match[1]]
 
         return _ENV.sub(lookup, value)
