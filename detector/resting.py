@@ -27,7 +27,6 @@ from detector.boxes import box_area, box_coverage, box_iou
 from detector.detections import Detections
 from detector.track_history import TrackHistory
 
-APPEARANCE_EVERY_S = 10.0
 NOT_RESTING = frozenset({"person", "other"})
 _COMPATIBLE = {"two_wheeler": "bicycle"}  # classes a detector confuses with each other share an identity
 
@@ -36,7 +35,7 @@ _COMPATIBLE = {"two_wheeler": "bicycle"}  # classes a detector confuses with eac
 class RestingParams:
     rest_window: float = 5.0  # seconds a track must stay within the radius to be resting
     radius: float = 0.15  # rest radius as a share of the box's smaller side
-    min_radius_px: float = 3.0
+    min_radius_px: float = 3.0  # the rest radius of a small (far) box is at least this many pixels
     spot_iou: float = 0.5  # a detection overlapping a spot this much is on it
     leave_iou: float = 0.3  # a bound track overlapping its spot less than this has moved off
     leave_confirm: float = 3.0  # seconds a spot must stay unconfirmed after its track moved off
@@ -44,11 +43,18 @@ class RestingParams:
     occlusion_cover: float = 0.35  # share of the spot an occluder must cover ...
     occlusion_rise: float = 0.2  # ... and this much more than its usual cover
     forget_after: float = 30.0  # seconds of absence after which an object is gone
-    max_gap: float = 120.0
+    max_gap: float = 120.0  # seconds: a gap in the video, or an occlusion, longer than this ends every object
     gap_threshold: float = 5.0  # a frame interval longer than this is a gap in the video
     appearance_distance: float = 0.45  # Bhattacharyya distance above which two crops are different objects
     min_size_ratio: float = 0.55  # area ratio below which two boxes are different objects
     history: float = 120.0  # seconds of track history kept
+    appearance_every: float = 10.0  # seconds between blending a confirmed object's current look into its stored one
+    cut_short_cover: float = 0.7  # a bound track's box this much inside its spot is the object, cut short in front
+    duplicate_iou: float = 0.7  # a second box overlapping an object confirmed this frame this much is that object
+    same_ground: float = 0.15  # bottom edges closer than this share of the spot's height stand on one ground line
+    takeover_cover: float = 0.8  # share of a spot a box on its ground line must cover to take it over (a bigger car)
+    in_front: float = 0.1  # share of the spot's height an occluder's bottom edge must be nearer the camera
+    cover_weight: float = 0.2  # weight of the latest frame in the running average of how much of a spot others cover
     categories: frozenset[str] = field(default=frozenset())  # categories that can rest; empty means all but people
 
 
@@ -175,7 +181,7 @@ class RestingMemory:
             if i is None:
                 continue
             box = detections.xyxy[i]
-            cut_short = box_coverage(box, obj.xyxy)[0, 0] >= 0.7  # something in front hides part of it
+            cut_short = box_coverage(box, obj.xyxy)[0, 0] >= self.params.cut_short_cover  # hidden in part
             if cut_short or box_iou(box, obj.xyxy)[0, 0] >= self.params.leave_iou:
                 self._confirm(obj, detections, i, t)
                 claimed[i] = True
@@ -256,7 +262,8 @@ class RestingMemory:
     def _duplicate_of_seen(self, xyxy: np.ndarray, category: str) -> bool:
         """A second box on an object already confirmed this frame (say "car" and "truck" on one vehicle)."""
         return any(
-            obj.seen and _compatible(obj.category, category) and box_iou(xyxy, obj.xyxy)[0, 0] >= 0.7
+            obj.seen and _compatible(obj.category, category)
+            and box_iou(xyxy, obj.xyxy)[0, 0] >= self.params.duplicate_iou
             for obj in self.objects
         )
 
@@ -264,13 +271,14 @@ class RestingMemory:
         """The unconfirmed object whose spot this box takes: overlapping it, or covering it almost whole with its
         bottom edge on the same ground line (a bigger vehicle parked where a smaller one was; a bus stopping in front
         has its bottom edge nearer the camera)."""
+        p = self.params
         best, best_iou = None, 0.0
         for obj in self.objects:
             if obj.seen or obj.ended or not _compatible(obj.category, category):
                 continue
             overlap = box_iou(xyxy, obj.xyxy)[0, 0]
-            same_ground = abs(xyxy[3] - obj.xyxy[3]) <= 0.15 * (obj.xyxy[3] - obj.xyxy[1])
-            on_spot = overlap >= self.params.spot_iou or (same_ground and box_coverage(obj.xyxy, xyxy)[0, 0] >= 0.8)
+            same_ground = abs(xyxy[3] - obj.xyxy[3]) <= p.same_ground * (obj.xyxy[3] - obj.xyxy[1])
+            on_spot = overlap >= p.spot_iou or (same_ground and box_coverage(obj.xyxy, xyxy)[0, 0] >= p.takeover_cover)
             if on_spot and overlap > best_iou:
                 best, best_iou = obj, overlap
         return best
@@ -287,7 +295,7 @@ class RestingMemory:
     def _follow_appearance(self, t: float, image: np.ndarray | None) -> None:
         """Blend in the current look of confirmed objects now and then, so slow light changes are followed."""
         for obj in self.objects:
-            if not obj.seen or image is None or t - obj.appearance_t < APPEARANCE_EVERY_S:
+            if not obj.seen or image is None or t - obj.appearance_t < self.params.appearance_every:
                 continue
             current = appearance(image, obj.xyxy)
             if current is not None:
@@ -306,7 +314,8 @@ class RestingMemory:
         obj.class_votes[str(detections.class_name[i])] += 1
         others = np.delete(detections.xyxy, i, axis=0)
         cover = float(box_coverage(obj.xyxy, others).max()) if len(others) else 0.0
-        obj.baseline_cover = 0.8 * obj.baseline_cover + 0.2 * cover
+        weight = self.params.cover_weight
+        obj.baseline_cover = (1 - weight) * obj.baseline_cover + weight * cover
 
     # -- absence ------------------------------------------------------------------------------------------------
 
@@ -332,7 +341,7 @@ class RestingMemory:
         if not len(detections) or obj.left_at is not None:
             return False
         height = obj.xyxy[3] - obj.xyxy[1]
-        in_front = detections.xyxy[:, 3] > obj.xyxy[3] + 0.1 * height
+        in_front = detections.xyxy[:, 3] > obj.xyxy[3] + self.params.in_front * height
         cover = box_coverage(obj.xyxy, detections.xyxy)[0] * in_front
         needed = max(self.params.occlusion_cover, obj.baseline_cover + self.params.occlusion_rise)
         hiding = np.flatnonzero(cover >= needed)

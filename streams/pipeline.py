@@ -48,7 +48,7 @@ class CameraPipeline:
     def step(self, frame: Frame, detections: Detections, seconds: dict[str, float] | None = None) -> list[Event]:
         clock = _Clock(seconds)
         detections = self.monitor.drop_ignored(detections)
-        tracked = self.tracker.update(detections)
+        tracked = self.tracker.update(detections, frame.t)
         clock.lap("track")
         resting = self.memory.update(tracked, frame.t, frame.image)
         changes = self.monitor.update(resting, tracked, frame.t, frame.ts)
