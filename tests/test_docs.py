@@ -1,6 +1,6 @@
 """The documentation holds together from a plain clone: every relative link of README.md, CONTRIBUTING.md and
-docs/*.md reaches a file (and heading) inside the repository, and docs/DESIGN.md is the design contract of
-../shared/DESIGN.md, word for word."""
+docs/*.md reaches a file (and heading) inside the repository, every file of ours they name (`streams/pipeline.py`)
+exists, and docs/DESIGN.md is the design contract of ../shared/DESIGN.md, word for word."""
 
 from __future__ import annotations
 
@@ -16,6 +16,8 @@ LINK = re.compile(r"!?\[[^\]]*\]\(\s*<?([^)\s>]+)>?(?:\s+\"[^\"]*\")?\s*\)")
 FENCE = re.compile(r"^(```|~~~).*?^\1", re.M | re.S)
 CODE_SPAN = re.compile(r"`[^`\n]*`")
 HEADING = re.compile(r"^#{1,6}\s+(.+?)\s*#*\s*$", re.M)
+FOLDERS = ("contracts", "geo", "models", "detector", "plates", "zones", "events", "review", "streams", "evaluation",
+           "streetorder", "tests", "scripts", "docs", "examples", ".ci")
 
 
 def prose(markdown: str) -> str:
@@ -60,6 +62,23 @@ def broken_links(page: Path) -> list[str]:
         elif anchor and path.suffix == ".md" and anchor not in anchors(path.read_text(encoding="utf-8")):
             broken.append(f"{where}: {path.relative_to(ROOT)} has no heading #{anchor}")
     return broken
+
+
+def named_paths(markdown: str) -> list[str]:
+    """Paths of the repository that ``markdown`` names in code spans outside code blocks (no patterns, no
+    placeholders).
+
+    >>> named_paths("`streams/pipeline.py` and `evidence/<camera>/x.jpg`, `models/*.pt`, `OUT/events.db`")
+    ['streams/pipeline.py']
+    """
+    spans = re.findall(r"`([^`\n]+)`", FENCE.sub("", markdown))
+    return [s for s in spans if "/" in s and s.split("/")[0] in FOLDERS and not re.search(r"[*<>{}\s]", s)]
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: str(p.relative_to(ROOT)))
+def test_every_file_named_exists(page):
+    missing = [path for path in named_paths(page.read_text(encoding="utf-8")) if not (ROOT / path).exists()]
+    assert not missing, f"{page.relative_to(ROOT)} names files that do not exist (moved?): {', '.join(missing)}"
 
 
 @pytest.mark.parametrize("page", PAGES, ids=lambda p: str(p.relative_to(ROOT)))
