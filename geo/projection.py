@@ -112,8 +112,8 @@ class GroundProjection:
 
     def ranges(self, xy: ArrayLike) -> np.ndarray:
         """Ground distance (N,) in metres of vehicle-frame points from the point on the road below the camera."""
-        offset = np.asarray(xy, dtype=float).reshape(-1, 2) - self.mount.offset
-        return np.hypot(offset[:, 0], offset[:, 1])
+        from_camera = np.asarray(xy, dtype=float).reshape(-1, 2) - self.mount.offset
+        return np.hypot(from_camera[:, 0], from_camera[:, 1])
 
     def footprint(self, max_range: float) -> np.ndarray:
         """The ground the frame sees up to ``max_range`` metres from the camera: a convex polygon (M, 2) in the

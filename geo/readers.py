@@ -46,7 +46,8 @@ class Fix:
 
 @dataclass(frozen=True)
 class Fixes:
-    """The fixes of one file, whether their times are UNIX seconds, and how many NMEA lines were skipped."""
+    """The fixes of one file, whether their times are UNIX seconds, and how many entries were skipped (NMEA lines
+    with a bad checksum or garbage, GPX points without a time)."""
 
     fixes: list[Fix]
     absolute: bool = True
@@ -57,7 +58,7 @@ def read_fixes(path: str | Path) -> Fixes:
     """The fixes of a GPX, NMEA or CSV file (told by its suffix, else by its first characters)."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8", errors="replace")
+        text = path.read_text(encoding="utf-8-sig", errors="replace")  # -sig: a spreadsheet's byte-order mark
     except OSError as exc:
         raise TrackError(f"cannot read GPS track {path} ({exc.strerror}); check the `gps` path.") from None
     kind = _kind(path, text)
@@ -75,7 +76,9 @@ def _kind(path: Path, text: str) -> str:
     if suffix in NMEA_SUFFIXES:
         return "nmea"
     head = text.lstrip()[:1]
-    return "gpx" if head == "<" else "nmea" if head in "$!" and head else "csv"
+    if head == "<":
+        return "gpx"
+    return "nmea" if head == "$" else "csv"
 
 
 def _utc(moment: datetime) -> float:
@@ -139,6 +142,8 @@ def _read_nmea(path: Path, text: str) -> Fixes:
 def _nmea_fields(sentence: pynmea2.NMEASentence) -> tuple[str, dict]:
     """The sentence's kind ("RMC", "GGA" or "") and its valid fields; a void RMC or a no-fix GGA gives ""."""
     kind = getattr(sentence, "sentence_type", "")
+    if kind in ("RMC", "GGA") and not (sentence.lat and sentence.lon):  # pynmea2 reads a missing position as 0, 0
+        return "", {}
     if kind == "RMC" and sentence.status == "A" and sentence.timestamp and sentence.datestamp:
         fields = {"lon": sentence.longitude, "lat": sentence.latitude}
         if sentence.spd_over_grnd is not None:

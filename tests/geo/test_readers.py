@@ -37,8 +37,10 @@ def test_gpx_track_points_give_times_positions_and_elevations(tmp_path):
     path = tmp_path / "drive.gpx"
     path.write_text(gpx(trkpt(28.0011, 120.6712, "2026-11-22T10:00:00Z", 4.5)
                         + trkpt(28.0011, 120.6713, "2026-11-22T10:00:01Z", 5.5)
+                        + trkpt(28.5, 121.0)  # no time: skipped, not placed
                         + trkpt(28.0011, 120.6714, "2026-11-22T10:00:02Z", 6.5)))
     fixes = read_fixes(path)
+    assert fixes.skipped == 1
     assert fixes.absolute and [(f.t, f.lon, f.lat, f.alt) for f in fixes.fixes] == [
         (T0, 120.6712, 28.0011, 4.5), (T0 + 1, 120.6713, 28.0011, 5.5), (T0 + 2, 120.6714, 28.0011, 6.5)]
     pose = read_track(path).pose_at(datetime(2026, 11, 22, 10, 0, 0, 500_000, tzinfo=UTC))
@@ -70,6 +72,7 @@ def test_nmea_rmc_and_gga_of_one_time_merge_and_damaged_lines_are_skipped_and_co
         "\x00\x17garbage from a serial line",
         nmea("GNRMC,100001.00,A,2800.0670,N,12040.2730,E,12.0,050.0,221126,,,A"),
         nmea("GPRMC,100002.00,V,,,,,,,221126,,,N"),  # void: no fix
+        nmea("GPRMC,100002.00,A,,,,,10.0,045.0,221126,,,A"),  # no position: no fix either
         nmea("GPGGA,100002.00,2800.0680,N,12040.2740,E,1,08,0.9,13.5,M,0.0,M,,"),
         nmea("GPRMC,100003.00,A,2800.0690,N,12040.2750,E,12.0,050.0,221126,,,A")[:-3],  # no checksum: accepted
     ]
@@ -116,7 +119,7 @@ def test_csv_with_seconds_iso_times_or_unix_seconds(tmp_path):
     assert [(f.t, f.lon, f.lat, f.heading, f.speed, f.alt) for f in fixes.fixes] == [
         (0.0, 120.0, 28.0, 90.0, 1.4, None), (1.5, 120.00002, 28.0, None, None, 3.0)]
     iso = tmp_path / "iso.csv"
-    iso.write_text("Time,Lat,Lon\n2026-11-22T10:00:00Z,28.0,120.0\n2026-11-22T18:00:01+08:00,28.0,120.0001\n")
+    iso.write_text("\ufeffTime,Lat,Lon\n2026-11-22T10:00:00Z,28.0,120.0\n2026-11-22T18:00:01+08:00,28.0,120.0001\n")
     assert read_fixes(iso).absolute and [f.t for f in read_fixes(iso).fixes] == [T0, T0 + 1]
     unix = tmp_path / "unix.csv"
     unix.write_text(f"lat,lon,t\n28.0,120.0,{T0:.0f}\n28.0,120.0001,{T0 + 1:.0f}\n")
