@@ -10,8 +10,10 @@ can all use it.
 - ``CameraKind``, ``CAMERA_KINDS``: fixed or moving cameras.
 - ``ID_PATTERN``: what camera and zone ids may contain.
 - ``mask_credentials``: a URL (or any text) as it may be shown, without passwords.
+- ``UserError``: the base of every error the person running a command can fix (one sentence, no traceback).
 """
 
+from contracts.errors import UserError
 from contracts.names import (
     BACKENDS,
     CAMERA_KINDS,
@@ -33,6 +35,6 @@ from contracts.urls import mask_credentials
 
 __all__ = [
     "BACKENDS", "CAMERA_KINDS", "EVENT_TYPES", "ID_PATTERN", "MISPARKED_BIKE", "RULES", "SIDEWALK_PARKING",
-    "STREET_VENDING", "TIMED_ZONE_TYPES", "ZONE_TYPES", "Backend", "CameraKind", "EventType", "Rule", "ZoneType",
-    "mask_credentials",
+    "STREET_VENDING", "TIMED_ZONE_TYPES", "ZONE_TYPES", "Backend", "CameraKind", "EventType", "Rule", "UserError",
+    "ZoneType", "mask_credentials",
 ]

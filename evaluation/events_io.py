@@ -19,10 +19,11 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from contracts.errors import UserError
 from events.record import Event
 
 
-class ScoringInputError(ValueError):
+class ScoringInputError(UserError, ValueError):
     """An input file the scorer cannot use; the message names the file (and line) and the fix."""
 
 

@@ -22,6 +22,7 @@ import cv2
 import numpy as np
 from faster_coco_eval import COCO, COCOeval_faster
 
+from contracts.errors import UserError
 from detector.load import Detector
 
 # The classes the set is labelled with (COCO ids as Ultralytics numbers them); nothing else is scored.
@@ -39,7 +40,7 @@ DEFAULT_RUNS = (
 )
 
 
-class LabelError(ValueError):
+class LabelError(UserError, ValueError):
     """A labelled set that cannot be read; the message names the file and line."""
 
 

@@ -14,6 +14,8 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from contracts.errors import UserError
+
 log = logging.getLogger(__name__)
 
 MODEL_PATH_ENV = "STREETORDER_MODEL_PATH"
@@ -22,7 +24,7 @@ WEIGHT_SUFFIXES = (".pt", ".onnx")
 DEFAULT_MODEL = "yolo11n"
 
 
-class ModelNotFoundError(FileNotFoundError):
+class ModelNotFoundError(UserError, FileNotFoundError):
     """A model name or path that resolves to no weight file; the message says where it looked."""
 
 

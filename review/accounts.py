@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 
 import argon2
 
+from contracts.errors import UserError
 from review.db import Database, iso, utc_now
 
 ROLES = ("reviewer", "admin")
@@ -33,7 +34,7 @@ _DUMMY_HASH = HASHER.hash("not a password: spends the same time on unknown names
 Clock = Callable[[], datetime]
 
 
-class AccountError(ValueError):
+class AccountError(UserError, ValueError):
     """A request about accounts that cannot be carried out; the message says why and what to do."""
 
 

@@ -15,6 +15,7 @@ from datetime import date
 from typing import Any
 from urllib.parse import urlencode
 
+from contracts.errors import UserError
 from contracts.names import RULES
 from contracts.urls import mask_credentials
 from events.record import Event
@@ -35,7 +36,7 @@ PER_PAGE = 50
 _CASE_COLUMNS = "c.seq, c.status, c.reason AS status_reason, c.reviewers"
 
 
-class FilterError(ValueError):
+class FilterError(UserError, ValueError):
     """A queue filter that cannot be applied; the message names the filter and the values it takes."""
 
 

@@ -19,6 +19,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
+from contracts.errors import UserError
 from events.store import SCHEMA as EVENTS_SCHEMA
 
 SCHEMA = """
@@ -96,7 +97,7 @@ CREATE INDEX IF NOT EXISTS review_login_failures_by_ip ON review_login_failures 
 ANALYZE_AFTER = 1000  # new events that make the planner's statistics worth refreshing
 
 
-class StoreMissingError(FileNotFoundError):
+class StoreMissingError(UserError, FileNotFoundError):
     """The event store file does not exist (nothing was processed yet, or a wrong path)."""
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from contracts.errors import UserError
 from review.accounts import User
 from review.db import Database, iso, utc_now
 
@@ -26,7 +27,7 @@ REASONS = {  # key order is the 1-5 of the keyboard
 MAX_NOTE = 500
 
 
-class VerdictError(ValueError):
+class VerdictError(UserError, ValueError):
     """A verdict that cannot be recorded; the message says what to change."""
 
 

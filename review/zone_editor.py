@@ -24,6 +24,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import YAMLError
 from ruamel.yaml.util import load_yaml_guess_indent
 
+from contracts.errors import UserError
 from streams.files import open_recorded
 from streams.frames import SourceError
 from zones.config import ConfigError, is_file_source, load_config, parse_config
@@ -32,7 +33,7 @@ from zones.geometry import check_in_frame
 EDITED_KEYS = ("type", "polygon", "warn_after")
 
 
-class ZoneEditError(ValueError):
+class ZoneEditError(UserError, ValueError):
     """A save that was refused; the message is the sentence to show the admin."""
 
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+from contracts.errors import UserError
 from contracts.urls import mask_credentials
 from detector.load import Detector
 from events.evidence import EvidenceWriter
@@ -16,12 +17,11 @@ from events.record import Event
 from events.recorder import EventRecorder
 from events.store import EventStore, JsonlWriter
 from events.video import AnnotatedVideo
-from models.registry import ModelNotFoundError
 from streams.files import open_recorded
-from streams.frames import Frame, SourceError
+from streams.frames import Frame
 from streams.overlap import detect_in_order, prefetch
 from streams.pipeline import STAGES, CameraPipeline, change_gate
-from zones.config import CameraConfig, Config, ConfigError, is_file_source
+from zones.config import CameraConfig, Config, is_file_source
 from zones.geometry import check_in_frame
 
 log = logging.getLogger(__name__)
@@ -76,7 +76,7 @@ def process_recorded(
             try:
                 _process_camera(config, camera, out_dir, detector_for(camera), store, jsonl, report,
                                 camera.start_time or origin, annotate, on_start, on_frame, workers)
-            except (SourceError, ConfigError, ModelNotFoundError) as exc:
+            except UserError as exc:
                 report.error = str(exc)
             except Exception as exc:  # one broken camera must not lose the others' results
                 log.exception("camera %s failed", camera.id)

@@ -7,8 +7,10 @@ from datetime import datetime, timedelta
 
 import numpy as np
 
+from contracts.errors import UserError
 
-class SourceError(RuntimeError):
+
+class SourceError(UserError, RuntimeError):
     """A source that cannot be opened or stopped early; the message names the camera or file and what to do."""
 
 

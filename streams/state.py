@@ -9,6 +9,9 @@
 - the zone monitor (``ZoneMonitor.snapshot``): running timers (warned or not), closed timers, vending attendance;
 - the rest-start photos held for running timers, so a warn after a restart still carries its two-photo proof.
 
+The file carries its version (SQLite's ``user_version``; files written before versions read as version 1). A file
+of another version is refused with a sentence saying what to do, never half-read.
+
 Tracker state is not kept: a restart starts new tracks and the memory finds each object again on its spot. What
 happened while the process was down is not known: a gap up to ``max_gap`` pauses the absence clocks, a longer one
 ends every timer honestly (warned objects get a clear at their last sighting), as any gap in a video does.
@@ -17,6 +20,7 @@ ends every timer honestly (warned objects get a clear at their last sighting), a
 from __future__ import annotations
 
 import json
+import sqlite3
 import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -24,6 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
+from contracts.errors import UserError
 from events.evidence import Photos
 from events.store import connect
 from streams.pipeline import CameraPipeline
@@ -47,7 +52,13 @@ CREATE TABLE IF NOT EXISTS held_photos (
 );
 """
 
+STATE_VERSION = 1  # the layout this code reads and writes; bump it (and refuse or migrate) when the layout changes
+
 PhotoKey = tuple[str, str, str]
+
+
+class StateVersionError(UserError):
+    """The state file was written in a layout this streetorder does not read."""
 
 
 @dataclass
@@ -74,7 +85,14 @@ class StateStore:
 
     def __init__(self, path: str | Path):
         self.path = str(path)
-        self._db = connect(self.path, SCHEMA)
+        self._db = connect(self.path, "")
+        try:
+            _check_version(self._db, self.path)
+        except StateVersionError:
+            self._db.close()
+            raise
+        self._db.executescript(SCHEMA)
+        self._db.execute(f"PRAGMA user_version = {STATE_VERSION}")
         self._lock = threading.Lock()
         self._photos_saved: dict[str, set[PhotoKey]] = {}
 
@@ -146,6 +164,15 @@ def resume(pipeline: CameraPipeline, state: CameraState | None, first_object_id:
     if state.monitor:
         pipeline.monitor.restore(state.monitor)
     pipeline.recorder.evidence.hold_again(state.held)
+
+
+def _check_version(db: sqlite3.Connection, path: str) -> None:
+    found = db.execute("PRAGMA user_version").fetchone()[0] or 1  # 0: written before state files had versions
+    if found != STATE_VERSION:
+        raise StateVersionError(
+            f"{path}: this live state file is of version {found} and this streetorder reads version {STATE_VERSION}; "
+            "run the streetorder version that wrote it, or move the file away to start without the saved resting "
+            "objects and timers")
 
 
 def _plain(value):

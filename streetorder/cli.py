@@ -7,12 +7,10 @@ import sys
 
 from rich.console import Console
 
+from contracts.errors import UserError
 from contracts.urls import mask_credentials
-from models.registry import ModelNotFoundError
-from streams.frames import SourceError
 from streetorder import bench_cmd, check_cmd, docs_cmd, evaluate_cmd, models_cmd, process_cmd, review_cmd, run_cmd
 from streetorder.logs import setup_logging
-from zones.config import ConfigError
 
 COMMANDS = (process_cmd, run_cmd, check_cmd, review_cmd, bench_cmd, evaluate_cmd, models_cmd, docs_cmd)
 
@@ -34,7 +32,7 @@ def main(argv: list[str] | None = None) -> int:
         console = Console(width=max(console.width, 140))  # logs and CI: do not squeeze the tables
     try:
         return args.run(args, console)
-    except (ConfigError, SourceError, ModelNotFoundError) as exc:
+    except UserError as exc:
         Console(stderr=True, soft_wrap=True).print(f"[red]error:[/red] {mask_credentials(exc)}", highlight=False)
         return 2
     except KeyboardInterrupt:

@@ -11,8 +11,9 @@ from pathlib import Path
 
 from rich.console import Console
 
-from review.accounts import ROLES, AccountError, Accounts
-from review.db import Database, StoreMissingError
+from contracts.errors import UserError
+from review.accounts import ROLES, Accounts
+from review.db import Database
 from review.export import DatasetExport
 
 PASSWORD_ENV = "STREETORDER_PASSWORD"
@@ -117,7 +118,7 @@ def _refusing(console: Console, make):
     """``make()``, or None after printing the one-sentence reason it was refused."""
     try:
         return make()
-    except (StoreMissingError, AccountError) as exc:
+    except UserError as exc:
         _error(str(exc))
         return None
 

@@ -31,6 +31,7 @@ from pydantic import (
 from shapely.geometry import Polygon
 from shapely.validation import explain_validity
 
+from contracts.errors import UserError
 from contracts.names import ID_PATTERN, ZONE_TYPES, Backend, CameraKind, ZoneType
 from zones.config_errors import YamlLines, describe
 from zones.schedule import DAYS, ActiveWindow, Schedule, parse_duration
@@ -38,7 +39,7 @@ from zones.schedule import DAYS, ActiveWindow, Schedule, parse_duration
 Seconds = Annotated[float, BeforeValidator(parse_duration)]
 
 
-class ConfigError(ValueError):
+class ConfigError(UserError, ValueError):
     """A config problem, worded for the person who wrote the file."""
 
 

@@ -4,17 +4,20 @@ camera pipeline saved and taken up again (dwell semantics across a restart, driv
 from __future__ import annotations
 
 import json
+import sqlite3
 from datetime import UTC, datetime
 
 import numpy as np
 import pytest
 
+from contracts.errors import UserError
 from events.evidence import EvidenceWriter, Photos
 from events.recorder import EventRecorder
 from events.store import EventStore, JsonlWriter, read_jsonl
 from streams.frames import Frame
 from streams.pipeline import CameraPipeline
-from streams.state import CameraState, StateStore, capture, resume
+from streams.state import STATE_VERSION, CameraState, StateStore, StateVersionError, capture, resume
+from streetorder.cli import main
 from tests.replay import CAR, SIDEWALK, Replay, Thing, camera_config, detections
 
 ORIGIN = datetime(2026, 11, 22, 8, 0, tzinfo=UTC)
@@ -97,6 +100,42 @@ def test_state_store_saves_atomically_and_keeps_photos_until_their_timer_decides
 
     store.save({"cam-01": CameraState(ORIGIN, 20.0, held={})})  # the timer warned: its rest photos are written
     assert StateStore(tmp_path / "state.db").load("cam-01").held == {}
+
+
+def test_a_state_file_without_a_version_is_read_as_version_1_and_marked(tmp_path):
+    """Files written before state files had versions hold the version 1 layout."""
+    StateStore(tmp_path / "state.db").save({"cam-01": CameraState(ORIGIN, 12.5, {"objects": []})})
+    with sqlite3.connect(tmp_path / "state.db") as db:
+        db.execute("PRAGMA user_version = 0")
+    assert StateStore(tmp_path / "state.db").load("cam-01").last_t == 12.5
+    with sqlite3.connect(tmp_path / "state.db") as db:
+        assert db.execute("PRAGMA user_version").fetchone()[0] == STATE_VERSION == 1
+
+
+def test_a_state_file_of_another_version_is_refused_with_what_to_do_and_left_alone(tmp_path):
+    path = tmp_path / "state.db"
+    StateStore(path).save({"cam-01": CameraState(ORIGIN, 12.5, {"objects": []})})
+    with sqlite3.connect(path) as db:
+        db.execute(f"PRAGMA user_version = {STATE_VERSION + 1}")
+    with pytest.raises(StateVersionError) as refused:
+        StateStore(path)
+    message = str(refused.value)
+    assert message.startswith(f"{path}: ") and f"version {STATE_VERSION + 1}" in message
+    assert "move the file away" in message and isinstance(refused.value, UserError)
+    with sqlite3.connect(path) as db:  # not upgraded behind the user's back
+        assert db.execute("PRAGMA user_version").fetchone()[0] == STATE_VERSION + 1
+
+
+def test_the_command_line_refuses_a_state_file_of_another_version_in_one_sentence(tmp_path, capsys):
+    config = tmp_path / "cameras.yaml"
+    config.write_text("cameras:\n  - id: street\n    source: rtsp://127.0.0.1:1/none\n    zones: []\n")
+    path = tmp_path / "state.db"
+    with sqlite3.connect(path) as db:
+        db.execute("PRAGMA user_version = 7")
+    assert main(["run", "--config", str(config), "--out", str(tmp_path / "out"), "--state", str(path),
+                 "--health-port", "-1"]) == 2
+    err = capsys.readouterr().err
+    assert "version 7" in err and "Traceback" not in err
 
 
 def test_a_camera_pipeline_resumes_with_its_rest_photo_and_never_reuses_an_event_id(tmp_path):
