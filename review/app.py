@@ -5,7 +5,7 @@ admin role; every state-changing request needs the session's CSRF token and, whe
 comes from, this site as its origin.
 
 Example:
-    >>> app = create_app("out/example/events.db", "examples/us_residential_street.yaml")  # doctest: +SKIP
+    >>> app = create_app("out/example/events.db", ZoneFile("cameras.yaml", PipelineConfigRules()))  # doctest: +SKIP
     >>> uvicorn.run(app, host="127.0.0.1", port=8080)                                       # doctest: +SKIP
 """
 
@@ -32,9 +32,9 @@ CSP = ("default-src 'self'; img-src 'self' data: blob:; style-src 'self'; script
        "base-uri 'none'; frame-ancestors 'none'; form-action 'self'")
 
 
-def create_app(db_path: str | Path, config_path: str | Path | None = None, secure_cookies: bool = False) -> FastAPI:
-    """The app over the event store ``db_path``; ``config_path`` enables the zone editor on that YAML file."""
-    services = Services(Database(db_path), ZoneFile(config_path) if config_path else None, secure_cookies)
+def create_app(db_path: str | Path, zone_file: ZoneFile | None = None, secure_cookies: bool = False) -> FastAPI:
+    """The app over the event store ``db_path``; ``zone_file`` (the config YAML) enables the zone editor."""
+    services = Services(Database(db_path), zone_file, secure_cookies)
     app = FastAPI(title="streetorder review", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.services = services
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")

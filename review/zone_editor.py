@@ -2,7 +2,9 @@
 
 Saving edits the operator's file in place with ruamel.yaml's round trip, so comments, key order, quoting and the
 zones nobody touched stay as written; the result must pass ``zones.config.parse_config`` (the loader's own
-one-sentence errors) and fit the camera's frame before it replaces the file, atomically.
+one-sentence errors) and fit the camera's frame before it replaces the file, atomically. The loader and the frame
+reader come from outside (``ConfigRules``, composed by ``streetorder review serve``): review/ works from the store
+alone and knows nothing of sources or zone geometry.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import cv2
 import numpy as np
@@ -25,16 +27,25 @@ from ruamel.yaml.error import YAMLError
 from ruamel.yaml.util import load_yaml_guess_indent
 
 from contracts.errors import UserError
-from streams.files import open_recorded
-from streams.frames import SourceError
-from zones.config import ConfigError, is_file_source, load_config, parse_config
-from zones.geometry import check_in_frame
 
 EDITED_KEYS = ("type", "polygon", "warn_after")
 
 
 class ZoneEditError(UserError, ValueError):
     """A save that was refused; the message is the sentence to show the admin."""
+
+
+class ConfigRules(Protocol):
+    """What the zone editor needs of the config layer; each method raises ``UserError`` with the loader's sentence."""
+
+    def check_file(self, path: Path) -> None:
+        """Load and validate the config file as the pipeline would."""
+
+    def check_text(self, text: str, path: Path, camera_id: str, frame_size: tuple[int, int] | None) -> None:
+        """Validate ``text`` as the new content of ``path``; the camera's zones must fit ``frame_size``."""
+
+    def first_frame(self, path: Path, camera_id: str) -> np.ndarray | None:
+        """A clean first frame of the camera's video file, or None (no such camera, a live source, unreadable)."""
 
 
 @dataclass(frozen=True)
@@ -72,14 +83,15 @@ class ZoneFile:
     """The config YAML given to ``streetorder review serve --config``.
 
     Example:
-        >>> zones = ZoneFile("cameras.yaml")  # doctest: +SKIP
+        >>> zones = ZoneFile("cameras.yaml", rules)  # doctest: +SKIP
         >>> zones.save("cam-01", [ZoneEdit("walk", "sidewalk", [(0, 300), (640, 300), (640, 352)])],
         ...            zones.version())  # doctest: +SKIP
     """
 
-    def __init__(self, path: str | Path):
+    def __init__(self, path: str | Path, rules: ConfigRules):
         self.path = Path(path)
-        load_config(self.path)  # a broken file is reported when the app starts, not on first save
+        self.rules = rules
+        rules.check_file(self.path)  # a broken file is reported when the app starts, not on first save
         self._parsed: tuple[tuple[int, int], dict] | None = None
 
     def version(self) -> str:
@@ -121,21 +133,14 @@ class ZoneFile:
 
     def picture(self, camera_id: str, latest_snapshot: Callable[[], bytes | None]) -> CameraPicture | None:
         """A clean frame of a file source, else the camera's newest evidence snapshot (zones drawn as they were)."""
-        camera = next((c for c in load_config(self.path).cameras if c.id == camera_id), None)
-        if camera is None:
+        if camera_id not in self.camera_ids():
             return None
-        if is_file_source(camera.source) and Path(str(camera.source)).exists():
-            try:
-                frames = iter(open_recorded(str(camera.source), analysis_fps=1.0))
-                frame = next(frames, None)
-                frames.close()
-            except SourceError:
-                frame = None
-            if frame is not None:
-                ok, data = cv2.imencode(".jpg", frame.image, [cv2.IMWRITE_JPEG_QUALITY, 90])
-                if ok:
-                    height, width = frame.image.shape[:2]
-                    return CameraPicture(data.tobytes(), width, height, "first frame of the camera's video file")
+        frame = self.rules.first_frame(self.path, camera_id)
+        if frame is not None:
+            ok, data = cv2.imencode(".jpg", frame, [cv2.IMWRITE_JPEG_QUALITY, 90])
+            if ok:
+                height, width = frame.shape[:2]
+                return CameraPicture(data.tobytes(), width, height, "first frame of the camera's video file")
         data = latest_snapshot()
         if data is None:
             return None
@@ -173,11 +178,8 @@ class ZoneFile:
 
     def _validate(self, text: str, camera_id: str, frame_size: tuple[int, int] | None) -> None:
         try:
-            config = parse_config(_safe_load(text), self.path)  # what load_config does with the file
-            if frame_size is not None:
-                camera = next(c for c in config.cameras if c.id == camera_id)
-                check_in_frame(camera, *frame_size, config_name=str(self.path))
-        except ConfigError as exc:
+            self.rules.check_text(text, self.path, camera_id, frame_size)
+        except UserError as exc:
             raise ZoneEditError(str(exc)) from None
 
 

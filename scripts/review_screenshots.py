@@ -25,6 +25,8 @@ from review.accounts import Accounts  # noqa: E402
 from review.app import create_app  # noqa: E402
 from review.db import Database  # noqa: E402
 from review.verdicts import Verdicts  # noqa: E402
+from review.zone_editor import ZoneFile  # noqa: E402
+from streams.config_rules import PipelineConfigRules  # noqa: E402
 from streetorder.cli import main as streetorder  # noqa: E402
 
 CLIPS = ROOT.parent / "shared" / "data" / "clips"
@@ -84,7 +86,8 @@ def build(work: Path) -> tuple[Path, Path]:
 
 
 def shoot(db: Path, config: Path, images: Path) -> None:
-    server = uvicorn.Server(uvicorn.Config(create_app(db, config), host="127.0.0.1", port=8931, log_level="warning"))
+    app = create_app(db, ZoneFile(config, PipelineConfigRules()))
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=8931, log_level="warning"))
     threading.Thread(target=server.run, daemon=True).start()
     while not server.started:
         time.sleep(0.05)

@@ -57,8 +57,14 @@ def serve_app(args: argparse.Namespace, console: Console) -> int:
     import uvicorn
 
     from review.app import create_app
+    from review.zone_editor import ZoneFile
+    from streams.config_rules import PipelineConfigRules
 
-    app = _refusing(console, lambda: create_app(args.db, args.config, args.secure_cookies))
+    def app_with_zone_editor():
+        zone_file = ZoneFile(args.config, PipelineConfigRules()) if args.config else None
+        return create_app(args.db, zone_file, args.secure_cookies)
+
+    app = _refusing(console, app_with_zone_editor)
     if app is None:
         return 2
     accounts = app.state.services.accounts.users()

@@ -288,13 +288,21 @@ def load_config(path: str | os.PathLike) -> Config:
     Error sentences carry the YAML line they are about."""
     path = Path(path)
     try:
-        raw, lines = YamlLines.load(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ConfigError(f"{path}: no such config file; check the path given to --config") from None
+    return config_from_text(text, path)
+
+
+def config_from_text(text: str, path: Path | None = None) -> Config:
+    """Parse and validate the YAML ``text`` of a config file (``path``: where it is, or will be, written)."""
+    try:
+        raw, lines = YamlLines.load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark else ""
-        raise ConfigError(f"{path}: not valid YAML{where} ({getattr(exc, 'problem', exc)}); fix the syntax") from None
+        problem = getattr(exc, "problem", exc)
+        raise ConfigError(f"{path or 'config'}: not valid YAML{where} ({problem}); fix the syntax") from None
     return parse_config(raw, path, lines)
 
 

@@ -8,6 +8,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from review.app import create_app
+from review.zone_editor import ZoneFile
+from streams.config_rules import PipelineConfigRules
 from tests.review.site import PASSWORDS, Site, build_site, copy_site, street_frame
 
 
@@ -23,7 +25,7 @@ def site(template_site, tmp_path) -> Site:
 
 @pytest.fixture
 def app(site):
-    return create_app(site.db_path, site.config_path)
+    return create_app(site.db_path, ZoneFile(site.config_path, PipelineConfigRules()))
 
 
 @pytest.fixture

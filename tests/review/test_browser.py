@@ -17,6 +17,8 @@ import uvicorn
 
 from review.app import create_app
 from review.verdicts import Verdicts
+from review.zone_editor import ZoneFile
+from streams.config_rules import PipelineConfigRules
 from tests.review import verdict_set
 from tests.review.site import PASSWORDS
 from zones.config import load_config
@@ -43,7 +45,8 @@ def served(site):
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(create_app(site.db_path, site.config_path), host="127.0.0.1", port=port,
+    app = create_app(site.db_path, ZoneFile(site.config_path, PipelineConfigRules()))
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
                                            log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
 import yaml
 
 from review.zone_editor import ZoneEdit, ZoneEditError, ZoneFile
+from streams.config_rules import PipelineConfigRules
 from tests.review.conftest import csrf_of
 from tests.review.site import CLIP
 from zones.config import ConfigError, load_config, parse_config
@@ -34,8 +36,15 @@ def loader_error(config_path: Path, camera: int, zone: dict) -> str:
     return str(info.value)
 
 
+def _zone_line(config_path: Path, camera_id: str, zone_id: str) -> int:
+    """The 1-based line of ``- id: ZONE`` under the camera in the file as it is now."""
+    lines = config_path.read_text().splitlines()
+    start = next(i for i, text in enumerate(lines) if f"id: {camera_id}" in text)
+    return next(i for i, text in enumerate(lines[start:], start) if f"id: {zone_id}" in text) + 1
+
+
 def test_saving_edits_the_file_in_place_and_keeps_comments_and_order(site):
-    zones = ZoneFile(site.config_path)
+    zones = ZoneFile(site.config_path, PipelineConfigRules())
     before = site.config_path.read_text()
     result = zones.save("cam-a", cam_a_edits(), zones.version(), (640, 352))
     assert (result.added, result.changed, result.removed) == (["bikes"], ["walk"], ["far-kerb"])
@@ -52,7 +61,7 @@ def test_saving_edits_the_file_in_place_and_keeps_comments_and_order(site):
 
 
 def test_an_unchanged_save_rewrites_nothing(site):
-    zones = ZoneFile(site.config_path)
+    zones = ZoneFile(site.config_path, PipelineConfigRules())
     before = site.config_path.read_text()
     edits = [ZoneEdit(z["id"], z["type"], z["polygon"], z["warn_after"]) for z in zones.zones_of("cam-b")]
     result = zones.save("cam-b", edits, zones.version())
@@ -70,25 +79,27 @@ def test_an_unchanged_save_rewrites_nothing(site):
      {"id": "walk2", "type": "sidewalk", "polygon": [list(p) for p in WALK[:2]]}),
 ])
 def test_refusals_are_the_loaders_own_sentences(site, edit, zone):
-    zones = ZoneFile(site.config_path)
+    zones = ZoneFile(site.config_path, PipelineConfigRules())
     before = site.config_path.read_text()
     with pytest.raises(ZoneEditError) as info:
         zones.save("cam-a", [edit], zones.version())
     expected = loader_error(site.config_path, 0, zone).replace("zone 'walk2'", "zone 'walk'")
-    assert str(info.value) == expected
+    sentence, line = re.fullmatch(r"(.*) \(line (\d+)\)", str(info.value), re.S).groups()
+    assert sentence == expected  # the loader's sentence, and the line of the edited file it is about
+    assert _zone_line(site.config_path, "cam-a", "walk") <= int(line)
     assert str(info.value).startswith(f"{site.config_path}: camera 'cam-a', zone 'walk': ")
     assert site.config_path.read_text() == before
 
 
 def test_a_zone_outside_the_frame_is_refused_as_the_pipeline_would(site):
-    zones = ZoneFile(site.config_path)
+    zones = ZoneFile(site.config_path, PipelineConfigRules())
     with pytest.raises(ZoneEditError, match=r"zone 'walk': point \(700, 140\) lies outside the 640x352 frame"):
         zones.save("cam-a", [ZoneEdit("walk", "sidewalk", [(540, 140), (700, 140), (640, 200)])], zones.version(),
                    (640, 352))
 
 
 def test_a_save_from_a_stale_editor_or_with_twin_ids_is_refused(site):
-    zones = ZoneFile(site.config_path)
+    zones = ZoneFile(site.config_path, PipelineConfigRules())
     stale = zones.version()
     zones.save("cam-a", cam_a_edits(), stale)
     with pytest.raises(ZoneEditError, match="the file changed since this editor was opened"):
@@ -100,7 +111,7 @@ def test_a_save_from_a_stale_editor_or_with_twin_ids_is_refused(site):
 def test_the_api_saves_reports_refusals_and_audits(site, as_user):
     ada = as_user("ada")
     token = csrf_of(ada)
-    version = ZoneFile(site.config_path).version()
+    version = ZoneFile(site.config_path, PipelineConfigRules()).version()
     body = {"version": version, "zones": [{"id": "walk", "type": "no_vending", "polygon": WALK, "warn_after": "3m"}]}
     answer = ada.post("/api/admin/zones/cam-a", json=body, headers={"X-CSRF-Token": token})
     assert answer.status_code == 200, answer.text
@@ -109,8 +120,8 @@ def test_the_api_saves_reports_refusals_and_audits(site, as_user):
     body = {"version": answer.json()["version"], "zones": [{"id": "walk", "type": "pavement", "polygon": WALK}]}
     refused = ada.post("/api/admin/zones/cam-a", json=body, headers={"X-CSRF-Token": token})
     assert refused.status_code == 422
-    assert refused.json()["error"].endswith("type: unknown zone type 'pavement'; use one of sidewalk, no_vending, "
-                                            "bike_parking, monitored_area, ignore")
+    assert re.search(r"type: unknown zone type 'pavement'; use one of sidewalk, no_vending, bike_parking, "
+                     r"monitored_area, ignore \(line \d+\)$", refused.json()["error"])
     [line] = [a for a in ada.app.state.services.verdicts.audit() if a.action == "zones_saved"]
     assert line.user_name == "ada" and "changed walk" in line.detail
 
