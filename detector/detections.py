@@ -87,21 +87,6 @@ class Detections:
         for i in range(len(self)):
             yield self[i]
 
-    @staticmethod
-    def merge(parts: list[Detections]) -> Detections:
-        """Concatenate several sets into one."""
-        parts = [p for p in parts if len(p)]
-        if not parts:
-            return Detections.empty()
-        return Detections(
-            xyxy=np.concatenate([p.xyxy for p in parts]),
-            confidence=np.concatenate([p.confidence for p in parts]),
-            class_id=np.concatenate([p.class_id for p in parts]),
-            class_name=np.concatenate([p.class_name for p in parts]),
-            category=np.concatenate([p.category for p in parts]),
-            tracker_id=np.concatenate([p.tracker_id for p in parts]),
-        )
-
     def ground_points(self) -> np.ndarray:
         """(N, 2) bottom-centre of each box: where the object touches the ground."""
         return np.stack([(self.xyxy[:, 0] + self.xyxy[:, 2]) / 2, self.xyxy[:, 3]], axis=1).astype(np.float32)

@@ -84,10 +84,6 @@ class RestingObject:
     def class_name(self) -> str:
         return self.class_votes.most_common(1)[0][0] if self.class_votes else self.category
 
-    @property
-    def ground_point(self) -> tuple[float, float]:
-        return float((self.xyxy[0] + self.xyxy[2]) / 2), float(self.xyxy[3])
-
     def to_state(self) -> dict:
         """Plain JSON-able fields. The track id is left out: track ids mean nothing to the next process's tracker."""
         plain = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "track_id"}
@@ -164,12 +160,6 @@ class RestingMemory:
         self._last_t = state["last_t"]
         self.objects = [RestingObject.from_state(o) for o in state["objects"]]
         self.tracks.clear()
-
-    def end_all(self, reason: str = "stopped") -> list[RestingObject]:
-        """End every object (the source ended or a restart lost them); returns them."""
-        for obj in self.objects:
-            obj.ended = reason
-        return self._drop_ended()
 
     # -- confirming objects ---------------------------------------------------------------------------------
 

@@ -114,11 +114,6 @@ class CapacityRun:
     seconds: float  # length of the measured window
 
     @property
-    def cpu_per_frame(self) -> float:
-        """CPU seconds the process spent per analysed frame (decoding that camera's second of video included)."""
-        return self.cpu_cores * self.seconds / max(self.analysed, 1)
-
-    @property
     def dropped_share(self) -> float:
         return self.dropped / max(self.analysed + self.dropped, 1)
 

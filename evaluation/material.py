@@ -31,11 +31,10 @@ SPRITE_SOURCES: dict[str, list[tuple[str, int]]] = {
               ("clips/Testvideo_Cars-Cyclist_FR20_2020-01-01_00-00-00.mp4", 800)],
     "person": [("clips/pedestrian_street_1080p.mp4", 1920)],
 }
-# Classes no clip shows alone and unridden: cut from still photos (name, boxes found by the model at this width).
+# Classes no clip shows alone and unridden: cut from still photos.
 PHOTO_SOURCES: dict[str, list[str]] = {
     "bicycle": [f"photos/sharedbike_plaza/{n}.jpg" for n in (5, 11, 12, 13, 15, 18, 19, 20)],
 }
-PHOTO_WIDTH = 3840
 # Classes no shared footage shows at all: drawn (see evaluation/props.py), used only where the model finds them.
 RENDERED_SOURCES = {"umbrella": rendered_umbrellas}
 

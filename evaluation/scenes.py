@@ -54,10 +54,6 @@ class ScaleLaw:
         """Box height in pixels of a ``class_name`` standing with its ground contact at row ``y``."""
         return max(REAL_HEIGHT_M[class_name] * self.pixels_per_metre(y), MIN_SCALE_PX)
 
-    def scaled(self, factor: float) -> ScaleLaw:
-        """The same law for a frame resized by ``factor``."""
-        return ScaleLaw(self.slope, self.intercept * factor)
-
     @classmethod
     def fit(cls, detections: list[Detections], frame_height: int, classes=LAW_CLASSES) -> ScaleLaw:
         """Robust (Huber) line fit of pixels-per-metre against ground row, from confident whole boxes."""
@@ -107,13 +103,6 @@ class SourceClip:
     def median(self) -> np.ndarray:
         """The empty scene: per-pixel temporal median, so anything that moves vanishes."""
         return np.median(np.stack(self.frames), axis=0).astype(np.uint8)
-
-
-def still_photo(path: str | Path, width: int) -> np.ndarray:
-    image = cv2.imread(str(path))
-    if image is None:
-        raise ValueError(f"{path}: not a readable image")
-    return _resize(image, width / image.shape[1])
 
 
 def even_size(image: np.ndarray) -> np.ndarray:

@@ -58,9 +58,6 @@ class Sprite:
         w = max(round(self.width * h / self.height), 2)
         return cv2.resize(self.rgba, (w, h), interpolation=cv2.INTER_AREA if h < self.height else cv2.INTER_LINEAR)
 
-    def flipped(self) -> Sprite:
-        return Sprite(self.rgba[:, ::-1].copy(), self.class_name, self.source + " (mirrored)", self.score)
-
 
 def cut_sprites(
     clip: SourceClip,

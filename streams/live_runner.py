@@ -66,7 +66,6 @@ class LiveCamera:
     last_index: int = -1
     frames_analysed: int = 0
     frames_dropped: int = 0
-    lateness: float = 0.0  # seconds the latest analysis came after its slot
     last_t: float | None = None
     open_timers: int = 0  # running dwell timers, counted by the loop (health requests come from other threads)
     warned: int = 0
@@ -253,7 +252,6 @@ class LiveRunner:
             late = now - cam.next_due
             missed = int(late // cam.period)
             cam.frames_dropped += missed
-            cam.lateness = late
             cam.next_due += (missed + 1) * cam.period
             batch.append((cam, frame))
             if len(batch) == MAX_BATCH:

@@ -70,7 +70,6 @@ class CameraState:
     memory: dict | None = None
     monitor: dict | None = None
     held: dict[PhotoKey, Photos] = field(default_factory=dict)
-    saved_at: datetime | None = None
 
 
 class StateStore:
@@ -98,7 +97,7 @@ class StateStore:
 
     def load(self, camera_id: str) -> CameraState | None:
         with self._lock:
-            row = self._db.execute("SELECT origin, last_t, state, saved_at FROM camera_state WHERE camera_id = ?",
+            row = self._db.execute("SELECT origin, last_t, state FROM camera_state WHERE camera_id = ?",
                                    (camera_id,)).fetchone()
             photos = self._db.execute("SELECT zone_id, rule, object_id, snapshot, crop FROM held_photos "
                                       "WHERE camera_id = ?", (camera_id,)).fetchall()
@@ -107,8 +106,7 @@ class StateStore:
         data = json.loads(row[2])
         held = {(zone, rule, obj): Photos(bytes(snapshot), bytes(crop)) for zone, rule, obj, snapshot, crop in photos}
         self._photos_saved[camera_id] = set(held)
-        return CameraState(datetime.fromisoformat(row[0]), row[1], data.get("memory"), data.get("monitor"), held,
-                           datetime.fromisoformat(row[3]))
+        return CameraState(datetime.fromisoformat(row[0]), row[1], data.get("memory"), data.get("monitor"), held)
 
     def save(self, states: dict[str, CameraState]) -> None:
         """Write the states of several cameras in one transaction: all of them or, after a crash, none."""
