@@ -24,7 +24,7 @@ EVENT_TYPES: tuple[EventType, ...] = get_args(EventType)
 Backend = Literal["onnxruntime", "ultralytics", "openvino"]
 BACKENDS: tuple[Backend, ...] = get_args(Backend)
 
-CameraKind = Literal["fixed", "vehicle"]
+CameraKind = Literal["fixed", "vehicle", "drone"]
 CAMERA_KINDS: tuple[CameraKind, ...] = get_args(CameraKind)
 
 ID_PATTERN = r"^[A-Za-z0-9_.-]+$"  # camera and zone ids

@@ -15,39 +15,29 @@ import os
 import re
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
 import yaml
 from pydantic import (
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
     Field,
     PrivateAttr,
     ValidationError,
     field_validator,
     model_validator,
 )
-from shapely.geometry import Polygon
-from shapely.validation import explain_validity
 
 from contracts.errors import UserError
 from contracts.names import ID_PATTERN, ZONE_TYPES, Backend, CameraKind, ZoneType
 from zones.config_errors import YamlLines, describe
-from zones.schedule import DAYS, ActiveWindow, Schedule, parse_duration
-
-Seconds = Annotated[float, BeforeValidator(parse_duration)]
+from zones.config_geo import MountSettings, PatrolSettings, StrictModel, check_geo_polygon, check_simple_polygon
+from zones.schedule import DAYS, ActiveWindow, Schedule, Seconds, SignedSeconds
 
 
 class ConfigError(UserError, ValueError):
     """A config problem, worded for the person who wrote the file."""
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class DwellSettings(_Strict):
+class DwellSettings(StrictModel):
     """Timer settings; set globally under ``defaults:``, per camera, or per zone (the nearest one wins)."""
 
     warn_after: Seconds | None = Field(
@@ -103,9 +93,12 @@ def layered(*layers: DwellSettings) -> DwellSettings:
 class ZoneConfig(DwellSettings):
     id: str = Field(pattern=ID_PATTERN, description="Unique within the camera; letters, digits, '.', '_', '-'.")
     type: ZoneType = Field(description="What the zone means to the rules (see Zone types).")
-    polygon: list[tuple[float, float]] = Field(
-        description="Corners [[x, y], ...] in pixels of the source frame (the main stream), in order around the "
-                    "edge; at least 3, must not cross itself.")
+    polygon: list[tuple[float, float]] | None = Field(
+        None, description="Corners [[x, y], ...] in pixels of the source frame (the main stream), in order around "
+                          "the edge; at least 3, must not cross itself. Fixed cameras.")
+    geo_polygon: list[tuple[float, float]] | None = Field(
+        None, description="Corners [[lon, lat], ...] in degrees (WGS84), in order around the edge: a zone on the "
+                          "map. Moving cameras (kind vehicle or drone); give polygon or geo_polygon, not both.")
     name: str | None = Field(None, description="Shown to reviewers; default: the id.")
     anchor: Literal["point", "band"] = Field(
         "point", description="Ground contact tested against the polygon: point = bottom-centre of the box; band = "
@@ -127,23 +120,25 @@ class ZoneConfig(DwellSettings):
 
     @field_validator("polygon")
     @classmethod
-    def _simple_polygon(cls, points: list[tuple[float, float]]) -> list[tuple[float, float]]:
-        if len(points) < 3:
-            raise ValueError(f"has {len(points)} point(s); a zone needs at least 3 [x, y] points")
-        shape = Polygon(points)
-        if shape.convex_hull.area < 1.0:
-            raise ValueError("has no area (its points are on one line or repeated); list the corners of the area")
-        if not shape.is_valid:
-            reason = explain_validity(shape)
-            where = re.search(r"\[([-\d.e]+) ([-\d.e]+)\]", reason)
-            near = f" near ({float(where[1]):.0f}, {float(where[2]):.0f})" if where else ""
-            if "Self-intersection" in reason:
-                raise ValueError(f"crosses itself{near}; list the points in order around the edge of the area")
-            raise ValueError(f"is not a simple shape ({reason}); list the points in order around the edge of the area")
+    def _simple_polygon(cls, points: list[tuple[float, float]] | None) -> list[tuple[float, float]] | None:
+        if points is not None:
+            check_simple_polygon(points)
         return points
 
+    @field_validator("geo_polygon")
+    @classmethod
+    def _simple_geo_polygon(cls, points: list[tuple[float, float]] | None) -> list[tuple[float, float]] | None:
+        return None if points is None else check_geo_polygon(points)
 
-class DetectSettings(_Strict):
+    @model_validator(mode="after")
+    def _one_outline(self) -> ZoneConfig:
+        if (self.polygon is None) == (self.geo_polygon is None):
+            raise ValueError("give the zone either polygon (pixels, fixed cameras) or geo_polygon ([lon, lat], "
+                             "moving cameras)" + (", not both" if self.polygon is not None else ""))
+        return self
+
+
+class DetectSettings(StrictModel):
     model: str = Field("yolo11n", description="A model name on the model search path (STREETORDER_MODEL_PATH, "
                                               "then models/), or a path to a .pt / .onnx file.")
     backend: Backend = Field("onnxruntime", description="Inference backend: onnxruntime, ultralytics (any format "
@@ -162,7 +157,7 @@ class DetectSettings(_Strict):
                                                             "often (keep it below resting.rest_window).")
 
 
-class RestingSettings(_Strict):
+class RestingSettings(StrictModel):
     """How the resting-object memory decides that something has come to rest (see ``detector.resting``)."""
 
     rest_window: Seconds = Field(5.0, description="How long an object must stay put to count as resting.")
@@ -171,7 +166,7 @@ class RestingSettings(_Strict):
                                                 "not restart a timer; longer ones end every timer.")
 
 
-class RuleSettings(_Strict):
+class RuleSettings(StrictModel):
     sidewalk_parking: list[str] = Field(["vehicle"], description="Categories that count as sidewalk parking; add "
                                                                  "two_wheeler to count motorcycles.")
     misparked_bike: list[str] = Field(["bicycle"], description="Categories that count as misparked bikes outside "
@@ -180,7 +175,7 @@ class RuleSettings(_Strict):
                                                       "(passers-by do not count).")
 
 
-class LiveSettings(_Strict):
+class LiveSettings(StrictModel):
     """How ``streetorder run`` reads live cameras (see ``streams.live``)."""
 
     transport: Literal["tcp", "udp"] = Field("tcp", description="RTSP transport; tcp survives lossy networks and "
@@ -207,7 +202,20 @@ class CameraConfig(DwellSettings):
                                                                  "polygons are drawn on (needed with a substream).")
     keyframes_only: bool = Field(False, description="Decode key frames only (one frame per GOP, far less CPU; live "
                                                     "and files).")
-    kind: CameraKind = Field("fixed", description="fixed: a pole camera; vehicle: a patrol camera.")
+    kind: CameraKind = Field("fixed", description="fixed: a pole camera; vehicle: a patrol car's camera; drone: "
+                                                  "an aerial camera. Moving cameras need gps, mount and zones "
+                                                  "with geo_polygon.")
+    gps: str | None = Field(None, description="Moving cameras: the GPS track of the recording (relative to the "
+                                              "YAML file): GPX 1.1, NMEA 0183 (.nmea: RMC/GGA) or CSV (t or time, "
+                                              "lat, lon[, heading, speed, alt]).")
+    gps_offset: SignedSeconds = Field(0.0, description="Moving cameras: video time + gps_offset = GPS time, when "
+                                                       "the clocks differ (may be negative).")
+    mount: MountSettings | None = Field(None, description="Moving cameras: where the camera sits and looks (see "
+                                                          "mount).")
+    geo: tuple[float, float] | None = Field(None, description="Fixed cameras: [lon, lat] where the camera stands "
+                                                              "(events and the map show it).")
+    patrol: PatrolSettings | None = Field(None, description="Chalking settings of this moving camera; each key it "
+                                                            "sets overrides the global patrol: key.")
     analysis_fps: float | None = Field(None, gt=0, le=60, description="Frames analysed per second of video. Unset: "
                                                                       "the global analysis_fps.")
     start_time: datetime | None = Field(None, description="Files: wall-clock time at t = 0 (ISO 8601); fills ts and "
@@ -219,6 +227,36 @@ class CameraConfig(DwellSettings):
                                                             "overrides the global detect: key, the others are "
                                                             "inherited.")
     zones: list[ZoneConfig] = Field([], description="The camera's zones (see cameras[].zones[]).")
+
+    @field_validator("geo")
+    @classmethod
+    def _on_earth(cls, where: tuple[float, float] | None) -> tuple[float, float] | None:
+        if where is not None and not (-180 <= where[0] <= 180 and -90 <= where[1] <= 90):
+            raise ValueError(f"{list(where)} is not a longitude and latitude; give [lon, lat] in degrees (WGS84)")
+        return where
+
+    @model_validator(mode="after")
+    def _moving_needs_the_map(self) -> CameraConfig:
+        if self.kind == "fixed":
+            pixel_less = next((z.id for z in self.zones if z.polygon is None), None)
+            if pixel_less is not None:
+                raise ValueError(f"zone {pixel_less!r} has a geo_polygon, which only moving cameras (kind vehicle "
+                                 "or drone) use; draw it as polygon in pixels")
+            return self
+        for key in ("gps", "mount"):
+            if getattr(self, key) is None:
+                raise ValueError(f"a {self.kind} camera needs {key}: (see docs/CONFIG.md); nothing rests in pixels "
+                                 "on a moving camera")
+        pixel_zone = next((z.id for z in self.zones if z.geo_polygon is None), None)
+        if pixel_zone is not None:
+            raise ValueError(f"zone {pixel_zone!r} of a moving camera needs geo_polygon ([lon, lat] corners): "
+                             "pixels move with the camera")
+        return self
+
+    @property
+    def moving(self) -> bool:
+        """Whether the camera moves (a patrol car or a drone): its zones are on the map."""
+        return self.kind != "fixed"
 
     @model_validator(mode="after")
     def _unique_zone_ids(self) -> CameraConfig:
@@ -233,7 +271,7 @@ class CameraConfig(DwellSettings):
         return next(z for z in self.zones if z.id == zone_id)
 
 
-class Config(_Strict):
+class Config(StrictModel):
     cameras: list[CameraConfig] = Field(min_length=1, description="The cameras (see cameras[]); at least one.")
     analysis_fps: float = Field(2.0, gt=0, le=60, description="Frames analysed per second of video, for cameras "
                                                               "that set none (the dwell rules need about 1).")
@@ -244,6 +282,8 @@ class Config(_Strict):
     resting: RestingSettings = Field(RestingSettings(), description="When a tracked object counts as resting.")
     rules: RuleSettings = Field(RuleSettings(), description="Which object categories each rule counts.")
     live: LiveSettings = Field(LiveSettings(), description="How `streetorder run` reads live cameras.")
+    patrol: PatrolSettings = Field(PatrolSettings(), description="Digital chalking of moving cameras; a camera's "
+                                                                 "patrol: overrides it key by key.")
     taxonomy: dict[str, str] = Field({}, description="Extra model class name -> category mappings for a custom "
                                                      "model, e.g. {sanlunche: two_wheeler}.")
     store: str | None = Field(None, description="SQLite file for events. Unset: OUT/events.db (or the --store "
@@ -268,12 +308,14 @@ class Config(_Strict):
 
 
 def resolve_camera(config: Config, camera: CameraConfig) -> None:
-    """Merge the global settings into ``camera`` and its zones (idempotent): ``analysis_fps``, ``detect`` key by
-    key, and each zone's ``dwell``."""
+    """Merge the global settings into ``camera`` and its zones (idempotent): ``analysis_fps``, ``detect`` and
+    ``patrol`` key by key, and each zone's ``dwell``."""
     if camera.analysis_fps is None:
         camera.analysis_fps = config.analysis_fps
     own = camera.detect.model_dump(exclude_unset=True) if camera.detect is not None else {}
     camera.detect = config.detect.model_copy(update=own)
+    own = camera.patrol.model_dump(exclude_unset=True) if camera.patrol is not None else {}
+    camera.patrol = config.patrol.model_copy(update=own)
     for zone in camera.zones:
         zone._dwell = layered(zone, camera, config.defaults, DWELL_DEFAULTS)
 
@@ -321,6 +363,8 @@ def parse_config(raw: Any, path: Path | None = None, lines: YamlLines | None = N
     config.path = path
     for c, camera in enumerate(config.cameras):
         camera.source = resolve_source(camera.source, path.parent if path else Path.cwd())
+        if camera.gps is not None:
+            camera.gps = str(resolve_source(camera.gps, path.parent if path else Path.cwd()))
         for z, zone in enumerate(camera.zones):
             _check_timers(zone.dwell, f"{name}: camera {camera.id!r}, zone {zone.id!r}: ",
                           lines.suffix(("cameras", c, "zones", z)))

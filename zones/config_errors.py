@@ -86,7 +86,7 @@ def describe(exc: ValidationError, raw: dict, name: str, lines: YamlLines) -> st
         elif error["type"] == "string_pattern_mismatch":
             message = "ids may use only letters, digits, '.', '_' and '-'"
         elif error["type"] == "literal_error" and field == "kind":
-            message = "kind must be 'fixed' or 'vehicle'"
+            message = "kind must be 'fixed', 'vehicle' or 'drone'"
         prefix = ", ".join(where)
         head = f"{name}: {prefix}: " if prefix else f"{name}: "
         sentences.append(f"{head}{field + ': ' if field else ''}{message}{lines.suffix(error['loc'])}")

@@ -58,7 +58,7 @@ def check_in_frame(camera: CameraConfig, width: int, height: int, config_name: s
     """Raise ``ConfigError`` if a zone's polygon leaves the camera's frame (usually a polygon drawn for another
     resolution, or x and y swapped)."""
     for zone in camera.zones:
-        for x, y in zone.polygon:
+        for x, y in zone.polygon or ():  # a geo_polygon is on the map, not in the frame
             if not (-1 <= x <= width + 1 and -1 <= y <= height + 1):
                 raise ConfigError(
                     f"{config_name}: camera {camera.id!r}, zone {zone.id!r}: point ({x:g}, {y:g}) lies outside the "

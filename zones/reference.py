@@ -30,6 +30,7 @@ from zones.config import (
     parse_config,
 )
 from zones.config_errors import YamlLines
+from zones.config_geo import MountSettings, PatrolSettings
 from zones.schedule import parse_duration
 
 REFERENCE_PATH = Path(__file__).resolve().parent.parent / "docs" / "CONFIG.md"
@@ -52,8 +53,15 @@ SECTIONS: tuple[tuple[str, type[BaseModel], str], ...] = (
     ("resting:", RestingSettings, "How the resting-object memory decides that a tracked object has come to rest."),
     ("rules:", RuleSettings, "Which object categories (see `taxonomy:`) each rule counts."),
     ("live:", LiveSettings, "How `streetorder run` reads live cameras."),
+    ("patrol:", PatrolSettings, "Digital chalking of moving cameras (kind vehicle or drone): an object seen on the "
+                                "same spot on two passes at least `warn_after` apart is warned; a pass that sees the "
+                                "spot empty clears it. A camera's `patrol:` overrides it key by key."),
     ("cameras[]:", CameraConfig, "One camera. The dwell settings (the last rows) apply to every zone of the camera "
                                  "that does not set them; unset, they come from `defaults:`."),
+    ("cameras[].mount:", MountSettings, "Moving cameras: a pinhole camera (no lens distortion; principal point "
+                                        "at the image centre; square pixels). `yaw` turns the view clockwise from "
+                                        "the direction of travel, then `pitch` tilts it down, then `roll`. Heading "
+                                        "is the GPS course over ground."),
     ("cameras[].zones[]:", ZoneConfig, "One zone of a camera. Its dwell settings (the last rows), unset, come from "
                                        "its camera, then `defaults:`."),
 )

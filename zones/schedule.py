@@ -5,6 +5,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
+from typing import Annotated, Any
+
+from pydantic import BeforeValidator
 
 _DURATION = re.compile(r"^(?:(?P<h>\d+(?:\.\d+)?)h)?(?:(?P<m>\d+(?:\.\d+)?)m)?(?:(?P<s>\d+(?:\.\d+)?)s)?$")
 _WINDOW = re.compile(r"^(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})$")
@@ -37,6 +40,23 @@ def parse_duration(value: str | float | int) -> float:
     if seconds < 0:
         raise ValueError(f"{value!r} is negative; durations are zero or more")
     return seconds
+
+
+def parse_signed_duration(value: Any) -> float:
+    """A duration that may be negative (one clock behind another): ``"-2s"``, ``"1m"``, ``-0.5``.
+
+    >>> parse_signed_duration("-2s"), parse_signed_duration("1m")
+    (-2.0, 60.0)
+    """
+    if isinstance(value, str) and value.strip().startswith("-"):
+        return -parse_duration(value.strip()[1:])
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and value < 0:
+        return -parse_duration(-value)
+    return parse_duration(value)
+
+
+Seconds = Annotated[float, BeforeValidator(parse_duration)]  # a config duration: 90, "90s", "8m", "1h30m"
+SignedSeconds = Annotated[float, BeforeValidator(parse_signed_duration)]
 
 
 @dataclass(frozen=True)
