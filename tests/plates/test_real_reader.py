@@ -66,6 +66,15 @@ def test_the_plate_is_found_low_on_the_vehicle_and_plate_shaped(real_reads):
         assert abs((x2 - x1) - int(crop.row["plate_width_px"])) <= 0.25 * int(crop.row["plate_width_px"])
 
 
+def test_a_large_crop_is_read_the_same_with_its_box_in_its_own_pixels(reader, real_reads):
+    # a 3x crop (933 px wide) is located at 480 px, then read at full size
+    image = cv2.imread(str(DATA / "real" / "curbside_0960_white.jpg"))
+    large = reader.read(cv2.resize(image, None, fx=3, fy=3, interpolation=cv2.INTER_CUBIC))
+    small = real_reads["curbside_0960_white.jpg"]
+    assert large.text == small.text
+    assert all(abs(a - 3 * b) <= 12 for a, b in zip(large.box, small.box, strict=True)), (large.box, small.box)
+
+
 def test_the_vote_over_each_cars_frames(real_reads):
     votes: dict[str, PlateVote] = defaultdict(PlateVote)
     for crop in REAL:
