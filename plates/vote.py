@@ -44,7 +44,7 @@ class PlateVote:
     grammar: PlateGrammar = CHINA
     min_agreeing: int = MIN_AGREEING
     min_score: float = MIN_SCORE
-    _reads: list[tuple[str, float]] = field(default_factory=list)
+    _reads: list[tuple[str, float]] = field(default_factory=list, init=False, repr=False)
 
     def add(self, text: str | None, score: float) -> None:
         """One frame's read; unreadable ones (None, or not a plate of the grammar) do not vote."""
