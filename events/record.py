@@ -28,6 +28,18 @@ from zones.dwell import StateChange
 Box = Annotated[list[float], Field(min_length=4, max_length=4)]  # x1, y1, x2, y2 in pixels
 
 
+class SightingRecord(BaseModel):
+    """One sighting of a moving camera's chalked object: when, where, and its photo."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    t: float | None  # media time in its recording; None when it was in another recording than the event
+    ts: str | None
+    lon: float
+    lat: float
+    snapshot: str | None = None
+
+
 class Event(BaseModel):
     """One DESIGN.md event line; the field order is the key order of the JSON line."""
 
@@ -42,11 +54,16 @@ class Event(BaseModel):
     class_name: str = Field(alias="class")  # ``class`` is a keyword in Python
     t: float
     ts: str | None
-    since_t: float
+    since_t: float | None  # None: the rest began in another recording (a moving camera's earlier pass)
     dwell_s: float
     bbox: Box
     score: float
     evidence: dict[str, str]
+    # the second wave (DESIGN.md): absent in older lines, present (possibly null) in every line written now
+    since_ts: str | None = None  # wall time of since_t (a moving camera: of the first sighting)
+    lon: float | None = None  # where: the object's ground position (moving cameras), else the camera's ``geo``
+    lat: float | None = None
+    sightings: list[SightingRecord] | None = None  # moving cameras: the chalk sighting and the one that warned
 
     def to_json(self) -> dict[str, Any]:
         """The JSON object of DESIGN.md, keys in DESIGN.md's order (``class``, not ``class_name``)."""
@@ -59,9 +76,11 @@ def event_id(camera_id: str, zone_id: str, object_id: str, kind: str) -> str:
 
 
 def event_from_change(change: StateChange, camera_id: str, origin: datetime | None,
-                      evidence: dict[str, str]) -> Event:
-    """The event of a ``warn``, ``escalate`` or ``clear`` change, with its saved evidence photos."""
+                      evidence: dict[str, str], where: tuple[float, float] | None = None) -> Event:
+    """The event of a ``warn``, ``escalate`` or ``clear`` change of a fixed camera, with its saved evidence photos
+    and the camera's position (``where``: its ``geo``), if known."""
     ts = None if origin is None else (origin + timedelta(seconds=change.t)).isoformat()
+    since_ts = None if origin is None else (origin + timedelta(seconds=change.since_t)).isoformat()
     return Event(
         event_id=event_id(camera_id, change.zone_id, change.object_id, change.kind),
         type=change.kind,
@@ -77,4 +96,7 @@ def event_from_change(change: StateChange, camera_id: str, origin: datetime | No
         bbox=[round(v, 1) for v in change.xyxy],
         score=round(change.score, 3),
         evidence=evidence,
+        since_ts=since_ts,
+        lon=None if where is None else where[0],
+        lat=None if where is None else where[1],
     )

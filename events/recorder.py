@@ -27,8 +27,9 @@ class EventRecorder:
     """
 
     def __init__(self, camera_id: str, evidence: EvidenceWriter, store: EventStore, jsonl: JsonlWriter | None = None,
-                 sinks: Sequence[Sink] = ()):
+                 sinks: Sequence[Sink] = (), where: tuple[float, float] | None = None):
         self.camera_id = camera_id
+        self.where = where  # the camera's position (its ``geo``), carried by its events
         self.evidence = evidence
         self.store = store
         self.jsonl = jsonl
@@ -46,17 +47,23 @@ class EventRecorder:
                 self.evidence.discard(change)
                 continue
             photos = self.evidence.save(change, self.evidence.take(change, image, t, origin))
-            event = event_from_change(change, self.camera_id, origin, photos)
-            new = self.store.add(event)
-            if self.jsonl is not None:
-                self.jsonl.write(event)
+            event = event_from_change(change, self.camera_id, origin, photos, self.where)
+            self.publish(event)
             events.append(event)
-            if not new:
-                self.already_known += 1
-                continue
-            for sink in self.sinks:
-                try:
-                    sink(event)
-                except Exception:  # a broken notifier must not stop detection; the event is already stored
-                    log.exception("%s: sink %r failed for event %s", self.camera_id, sink, event.event_id)
         return events
+
+    def publish(self, event: Event) -> bool:
+        """Store, then ``events.jsonl``, then the sinks; False (and counted in ``already_known``) when the store
+        had the event already (a replay), which then reaches no sink again."""
+        new = self.store.add(event)
+        if self.jsonl is not None:
+            self.jsonl.write(event)
+        if not new:
+            self.already_known += 1
+            return False
+        for sink in self.sinks:
+            try:
+                sink(event)
+            except Exception:  # a broken notifier must not stop detection; the event is already stored
+                log.exception("%s: sink %r failed for event %s", self.camera_id, sink, event.event_id)
+        return True

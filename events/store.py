@@ -62,6 +62,33 @@ CREATE TABLE IF NOT EXISTS cameras (
 """
 
 
+def upgrade_events_table(db: sqlite3.Connection) -> None:
+    """Bring an ``events`` table written by an older streetorder to the model's columns, in place and in one
+    transaction: new columns are added; a column the model now allows to be null is rebuilt without NOT NULL
+    (rowids kept: the review queue orders by them)."""
+    existing = {row[1]: bool(row[3]) for row in db.execute("PRAGMA table_info(events)")}
+    wanted = {column: "NOT NULL" in sql for column, sql, _ in _COLUMNS}
+    loosened = [c for c, not_null in wanted.items() if existing.get(c) and not not_null]
+    missing = [c for c in wanted if c not in existing]
+    if not existing or (not loosened and not missing):
+        return
+    shared = ", ".join(c for c in (*EVENT_COLUMNS, "recorded_at") if c in existing)
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        db.execute("ALTER TABLE events RENAME TO events_before_upgrade")
+        db.execute("DROP INDEX IF EXISTS events_by_camera")
+        db.execute("DROP INDEX IF EXISTS events_by_type")
+        db.execute(f"CREATE TABLE events (\n{_EVENTS_TABLE}\n)")
+        db.execute(f"INSERT INTO events (rowid, {shared}) SELECT rowid, {shared} FROM events_before_upgrade")
+        db.execute("DROP TABLE events_before_upgrade")
+        db.execute("CREATE INDEX events_by_camera ON events (camera_id, t)")
+        db.execute("CREATE INDEX events_by_type ON events (type, recorded_at)")
+        db.execute("COMMIT")
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+
+
 def connect(path: str, schema: str) -> sqlite3.Connection:
     """An autocommit SQLite connection in WAL mode with every commit synced to disk (events and state must survive
     a power cut), shared by threads (callers hold a lock), with ``schema`` applied; the folder is created."""
@@ -89,6 +116,7 @@ class EventStore:
     def __init__(self, path: str | Path):
         self.path = str(path)
         self._db = connect(self.path, SCHEMA)
+        upgrade_events_table(self._db)
         self._lock = threading.Lock()
 
     def add(self, event: Event) -> bool:
@@ -123,12 +151,13 @@ class EventStore:
 
 def event_row(event: Event) -> dict[str, Any]:
     """The ``events`` columns of an event (without ``recorded_at``): lists and dicts as JSON text."""
-    return {k: json.dumps(v) if k in _JSON_COLUMNS else v for k, v in event.to_json().items()}
+    return {k: json.dumps(v) if k in _JSON_COLUMNS and v is not None else v for k, v in event.to_json().items()}
 
 
 def event_from_row(row: Mapping[str, Any] | sqlite3.Row) -> Event:
     """The event of an ``events`` row (a dict or an ``sqlite3.Row``; other columns of a join are ignored)."""
-    return Event.model_validate({c: json.loads(row[c]) if c in _JSON_COLUMNS else row[c] for c in EVENT_COLUMNS})
+    return Event.model_validate({c: json.loads(row[c]) if c in _JSON_COLUMNS and row[c] is not None else row[c]
+                                 for c in EVENT_COLUMNS})
 
 
 class JsonlWriter:

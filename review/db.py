@@ -21,6 +21,7 @@ from pathlib import Path
 
 from contracts.errors import UserError
 from events.store import SCHEMA as EVENTS_SCHEMA
+from events.store import upgrade_events_table
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS review_users (
@@ -134,6 +135,7 @@ class Database:
         self._local = threading.local()
         self._shared: sqlite3.Connection | None = None  # ":memory:" is one database only within one connection
         self.connect().executescript(EVENTS_SCHEMA + SCHEMA)
+        upgrade_events_table(self.connect())
 
     def sync_cases(self) -> None:
         """Index the events recorded since the last look into ``review_cases`` (two index lookups when none are).

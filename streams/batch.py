@@ -94,7 +94,7 @@ def _process_camera(config, camera, out_dir, detector, store, jsonl, report, ori
         check_in_frame(camera, *source.frame_size, config_name=str(config.path or "config"))
     store.save_camera(camera.id, mask_credentials(camera.source), [z.model_dump() for z in camera.zones],
                       str(out_dir.resolve()), camera.name, camera.location, camera.unit)
-    recorder = EventRecorder(camera.id, EvidenceWriter(out_dir, camera), store, jsonl)
+    recorder = EventRecorder(camera.id, EvidenceWriter(out_dir, camera), store, jsonl, where=camera.geo)
     video = AnnotatedVideo(out_dir / "annotated" / f"{camera.id}.mp4", fps, camera) if annotate else None
     pipeline = CameraPipeline(config, camera, recorder, video)
     if on_start:

@@ -212,7 +212,7 @@ class LiveRunner:
         clock = LiveClock(origin, not_before=(saved.last_t or 0.0) if saved else 0.0)
         cam_ref: list[LiveCamera] = []
         recorder = EventRecorder(camera.id, EvidenceWriter(self.out_dir, camera), self.store, self._jsonl,
-                                 sinks=[lambda event: self._announce(cam_ref[0], event)])
+                                 sinks=[lambda event: self._announce(cam_ref[0], event)], where=camera.geo)
         pipeline = CameraPipeline(self.config, camera, recorder)
         resume(pipeline, saved, first_object_id=self._highest_object_id(camera.id) + 1)
         live = self.config.live

@@ -19,11 +19,16 @@ CHANGE = StateChange("warn", "sidewalk_parking", "trottoir-1", "7", "car", 542.1
                      tuple(np.array([412.04, 290.55, 520.0, 350.0])), 0.87149)
 ORIGIN = datetime(2026, 11, 22, 8, 0, tzinfo=UTC)
 EVIDENCE = {"snapshot": "evidence/cam-01/café.jpg"}
-# The line the dataclass Event wrote before the model (written by that code from CHANGE): it must never change.
-LINE = ('{"event_id": "cam-01/trottoir-1/7/warn", "type": "warn", "rule": "sidewalk_parking", "camera_id": "cam-01", '
-        '"zone_id": "trottoir-1", "object_id": "7", "class": "car", "t": 542.123, '
-        '"ts": "2026-11-22T08:09:02.123450+00:00", "since_t": 62.0, "dwell_s": 480.123, '
-        '"bbox": [412.0, 290.6, 520.0, 350.0], "score": 0.871, "evidence": {"snapshot": "evidence/cam-01/café.jpg"}}')
+# The line the dataclass Event wrote before the model (written by that code from CHANGE): its keys and values
+# never change; the second wave of DESIGN.md appends its keys (possibly null) after them.
+RELEASED_LINE = ('{"event_id": "cam-01/trottoir-1/7/warn", "type": "warn", "rule": "sidewalk_parking", '
+                 '"camera_id": "cam-01", "zone_id": "trottoir-1", "object_id": "7", "class": "car", "t": 542.123, '
+                 '"ts": "2026-11-22T08:09:02.123450+00:00", "since_t": 62.0, "dwell_s": 480.123, '
+                 '"bbox": [412.0, 290.6, 520.0, 350.0], "score": 0.871, '
+                 '"evidence": {"snapshot": "evidence/cam-01/café.jpg"}}')
+LINE = RELEASED_LINE[:-1] + (', "since_ts": "2026-11-22T08:01:02.000400+00:00", "lon": 120.6712, "lat": 28.0011, '
+                             '"sightings": null}')
+WHERE = (120.6712, 28.0011)  # the camera's geo
 
 # The events table as released before the model derived it: database files written then must keep working.
 RELEASED_TABLE = """
@@ -37,7 +42,7 @@ CREATE TABLE events (
 
 
 def warn() -> Event:
-    return event_from_change(CHANGE, "cam-01", ORIGIN, EVIDENCE)
+    return event_from_change(CHANGE, "cam-01", ORIGIN, EVIDENCE, WHERE)
 
 
 def test_the_jsonl_line_of_a_known_event_is_pinned_byte_for_byte(tmp_path):
@@ -48,6 +53,12 @@ def test_the_jsonl_line_of_a_known_event_is_pinned_byte_for_byte(tmp_path):
     assert read_jsonl(tmp_path / "events.jsonl") == [warn()]
 
 
+def test_lines_written_before_the_second_wave_still_read():
+    old = Event.model_validate_json(RELEASED_LINE)
+    assert old.model_dump(exclude={"since_ts", "lon", "lat"}) == warn().model_dump(exclude={"since_ts", "lon", "lat"})
+    assert (old.since_ts, old.lon, old.lat, old.sightings) == (None, None, None, None)
+
+
 def test_the_store_gives_back_the_event_it_was_given_once(tmp_path):
     store = EventStore(tmp_path / "events.db")
     assert store.add(warn()) and not store.add(warn())
@@ -55,20 +66,32 @@ def test_the_store_gives_back_the_event_it_was_given_once(tmp_path):
     store.close()
 
 
-def test_a_database_file_of_the_released_layout_is_read_and_written(tmp_path):
+def test_a_database_file_of_the_released_layout_is_upgraded_in_place(tmp_path):
     path = tmp_path / "events.db"
     released = sqlite3.connect(path)
     released.executescript(RELEASED_TABLE)
     columns = [row[1:4] for row in released.execute("PRAGMA table_info(events)")]
+    old = json.loads(RELEASED_LINE)
+    released.execute("INSERT INTO events VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                     [*(json.dumps(v) if k in ("bbox", "evidence") else v for k, v in old.items()), "2026-11-22"])
+    released.execute("DELETE FROM events WHERE rowid < 0")
+    rowid = released.execute("SELECT rowid FROM events").fetchone()[0]
+    released.commit()
     released.close()
     store = EventStore(path)
-    assert [row[1:4] for row in store._db.execute("PRAGMA table_info(events)")] == columns
-    assert store.add(warn())
-    assert list(store.events()) == [warn()]
+    upgraded = {name: (sql, not_null) for name, sql, not_null in
+                (row[1:4] for row in store._db.execute("PRAGMA table_info(events)"))}
+    assert upgraded == {**{name: (sql, not_null) for name, sql, not_null in columns}, "since_t": ("REAL", 0),
+                        "since_ts": ("TEXT", 0), "lon": ("REAL", 0), "lat": ("REAL", 0), "sightings": ("TEXT", 0)}
+    assert store._db.execute("SELECT rowid FROM events").fetchone()[0] == rowid  # the review queue's order
+    assert list(store.events()) == [Event.model_validate(old)]
+    assert not store.add(warn())  # the same event id: still idempotent after the upgrade
+    assert store.add(warn().model_copy(update={"event_id": "cam-01/trottoir-1/8/warn"}))
     store.close()
     fresh = EventStore(tmp_path / "fresh.db")
-    assert [row[1:4] for row in fresh._db.execute("PRAGMA table_info(events)")] == columns  # derived == released
+    assert {row[1]: (row[2], row[3]) for row in fresh._db.execute("PRAGMA table_info(events)")} == upgraded
     fresh.close()
+    assert len(list(EventStore(path).events())) == 2  # opening an upgraded file again changes nothing
 
 
 def test_a_row_of_a_join_decodes_to_its_event(tmp_path):
