@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 
 from review.cases import Case, QueueFilter
 from review.evidence import EvidenceRefused, resolve_evidence
+from review.patrol import event_position, evidence_url, patrol_view
 from review.verdicts import MAX_NOTE
 from review.web import CsrfForm, CsrfHeader, SignedIn, client_ip, render, services, signed_in
 
@@ -45,6 +46,7 @@ def event_page(request: Request, event_id: str, session: SignedIn) -> Response:
     case = _case_or_404(request, event_id)
     chosen = QueueFilter.from_params(request.query_params)
     verdicts = app.verdicts.of_event(event_id)
+    patrol = patrol_view(case.event)
     return render(
         request, "event.html", case=case, event=case.event, chosen=chosen,
         camera=app.cases.camera(case.event.camera_id),
@@ -53,7 +55,7 @@ def event_page(request: Request, event_id: str, session: SignedIn) -> Response:
         verdicts=verdicts, mine=next((v for v in verdicts if v.user_name == session.user.name), None),
         history=app.verdicts.audit(event_id=event_id, limit=50), related=app.cases.same_object(case.event),
         saved=request.query_params.get("saved"), saved_choice=request.query_params.get("choice"),
-        photos=_photos(case))
+        patrol=patrol, where=event_position(case.event), photos=_photos(case, shown=patrol.photos if patrol else set()))
 
 
 @router.post("/verdicts")
@@ -121,14 +123,15 @@ def _case_or_404(request: Request, event_id: str) -> Case:
     return case
 
 
-def _photos(case: Case) -> list[tuple[str, str]]:
-    """(caption, URL) of the case's photos, in the order a reviewer reads them."""
+def _photos(case: Case, shown: set[str]) -> list[tuple[str, str]]:
+    """(caption, URL) of the case's photos, in the order a reviewer reads them, but for those ``shown`` already
+    (a patrol warn's sightings)."""
     captions = {"warn": "at warn", "escalate": "at escalation", "clear": "the spot after it left"}
     order = (("rest_snapshot", "At rest start"), ("snapshot", captions.get(case.event.type, "at event").capitalize()),
              ("crop", "Close-up"), ("rest_crop", "Close-up at rest start"))
     evidence = case.event.evidence
-    return [(caption, f"/evidence/{quote(case.event.camera_id)}/{quote(evidence[key])}")
-            for key, caption in order if evidence.get(key)]
+    return [(caption, evidence_url(case.event.camera_id, evidence[key]))
+            for key, caption in order if evidence.get(key) and evidence[key] not in shown]
 
 
 def _case_json(case: Case) -> dict[str, Any]:
