@@ -21,7 +21,8 @@ Ground projection (``mount``):
 - ``GroundProjection(mount, (width, height))``: ``.homography`` (pixels -> vehicle ground: x forward, y right,
   metres, origin below the GPS antenna), ``.to_ground(uv)`` (NaN at or above the horizon), ``.to_pixels(xy)``,
   ``.ranges(xy)`` (metres from the camera), ``.footprint(max_range)`` (the polygon of ground in view).
-- ``to_local(xy, pose)`` (metres east/north in ``pose.frame``) and ``to_world(xy, pose)`` (lon, lat).
+- ``to_local(xy, pose)`` (metres east/north in ``pose.frame``), its inverse ``to_vehicle(east_north, pose)``, and
+  ``to_world(xy, pose)`` (lon, lat).
 - ``range_error(range_m, mount, width, *, pixel_error=2.0, pitch_error=0.5)``: metres of error at a range (it
   grows with the square of the range), and ``trust_range(mount, width, *, max_error=1.5, pixel_error=2.0,
   pitch_error=0.5)``: the cut-off range beyond which detections are not placed and spots not cleared (16.2 m
@@ -52,6 +53,7 @@ from geo.projection import (
     Mount,
     range_error,
     to_local,
+    to_vehicle,
     to_world,
     trust_range,
 )
@@ -61,5 +63,5 @@ from geo.track import MAX_GAP_S, MAX_SPEED, MIN_SPEED, Pose, Track, VideoTrack, 
 __all__ = [
     "MAX_ERROR_M", "MAX_GAP_S", "MAX_SPEED", "MIN_SPEED", "PITCH_ERROR_DEG", "PIXEL_ERROR_PX", "Fix", "Fixes",
     "GroundProjection", "LocalFrame", "Mount", "MountError", "Pose", "Track", "TrackError", "VideoTrack",
-    "range_error", "read_fixes", "read_track", "to_local", "to_world", "trust_range",
+    "range_error", "read_fixes", "read_track", "to_local", "to_vehicle", "to_world", "trust_range",
 ]

@@ -136,6 +136,22 @@ def to_local(xy: ArrayLike, pose: Pose) -> np.ndarray:
     return np.column_stack([east, north])
 
 
+def to_vehicle(east_north: ArrayLike, pose: Pose) -> np.ndarray:
+    """Metres east and north (N, 2) in ``pose.frame`` -> vehicle-frame ground points (N, 2): ``to_local``'s inverse.
+
+    >>> from geo.local import LocalFrame
+    >>> pose = Pose(0.0, 120.67, 28.0, 10.0, 20.0, 90.0, 5.0, None, LocalFrame(120.67, 28.0))
+    >>> [round(float(v), 6) for v in to_vehicle(to_local([[5.0, 2.0]], pose), pose)[0]]
+    [5.0, 2.0]
+    """
+    east, north = np.asarray(east_north, dtype=float).reshape(-1, 2).T
+    heading = np.radians(pose.heading)
+    de, dn = east - pose.x, north - pose.y
+    forward = de * np.sin(heading) + dn * np.cos(heading)
+    right = de * np.cos(heading) - dn * np.sin(heading)
+    return np.column_stack([forward, right])
+
+
 def to_world(xy: ArrayLike, pose: Pose) -> np.ndarray:
     """Vehicle-frame ground points (N, 2) -> longitude, latitude (N, 2), WGS84 degrees."""
     east, north = to_local(xy, pose).T

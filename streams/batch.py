@@ -20,6 +20,7 @@ from events.video import AnnotatedVideo
 from streams.files import open_recorded
 from streams.frames import Frame
 from streams.overlap import detect_in_order, prefetch
+from streams.patrol import process_moving_camera
 from streams.pipeline import STAGES, CameraPipeline, change_gate
 from zones.config import CameraConfig, Config, is_file_source
 from zones.geometry import check_in_frame
@@ -73,9 +74,10 @@ def process_recorded(
                 report.error = (f"camera {camera.id!r}: {mask_credentials(camera.source)} is a live source; "
                                 "`streetorder run` reads live cameras")
                 continue
+            run = process_moving_camera if camera.moving else _process_camera
             try:
-                _process_camera(config, camera, out_dir, detector_for(camera), store, jsonl, report,
-                                camera.start_time or origin, annotate, on_start, on_frame, workers)
+                run(config, camera, out_dir, detector_for(camera), store, jsonl, report, camera.start_time or origin,
+                    on_start, on_frame, workers, **({} if camera.moving else {"annotate": annotate}))
             except UserError as exc:
                 report.error = str(exc)
             except Exception as exc:  # one broken camera must not lose the others' results
@@ -86,8 +88,8 @@ def process_recorded(
     return reports
 
 
-def _process_camera(config, camera, out_dir, detector, store, jsonl, report, origin, annotate, on_start, on_frame,
-                    workers=1):
+def _process_camera(config, camera, out_dir, detector, store, jsonl, report, origin, on_start, on_frame, workers=1,
+                    annotate=False):
     fps = camera.analysis_fps
     source = open_recorded(str(camera.source), fps, origin, camera.keyframes_only).probe()
     if source.frame_size:

@@ -46,7 +46,7 @@ class CameraPipeline:
         self.video = video
 
     def step(self, frame: Frame, detections: Detections, seconds: dict[str, float] | None = None) -> list[Event]:
-        clock = _Clock(seconds)
+        clock = StageClock(seconds)
         detections = self.monitor.drop_ignored(detections)
         tracked = self.tracker.update(detections, frame.t)
         clock.lap("track")
@@ -77,7 +77,7 @@ def change_gate(camera: CameraConfig) -> ChangeGate | None:
                       region=watched_region([z.polygon for z in camera.zones if z.type != "ignore"]))
 
 
-class _Clock:
+class StageClock:
     """Adds the time since the previous lap to a stage's total."""
 
     def __init__(self, seconds: dict[str, float] | None):

@@ -131,3 +131,9 @@ def test_a_spot_seen_empty_after_the_object_was_sighted_in_the_same_visit_keeps_
     assert kinds(book.pass_over([seen(10)], {})) == ["warn"]
     assert book.pass_over([], {mark: view("seen", 9.9)}) == []
     assert kinds(book.pass_over([], {mark: view("seen", 30)})) == ["clear"]
+
+
+def test_a_zone_may_have_its_own_warn_after():
+    book = ChalkBook(ChalkParams(warn_after=480.0), warn_after={"east-pavement": 120.0})
+    book.pass_over([seen(0)], {})
+    assert kinds(book.pass_over([seen(2.5)], {})) == ["warn"]

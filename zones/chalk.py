@@ -91,6 +91,7 @@ class Sighting:
     snapshot: str | None = None
     bbox: tuple[float, float, float, float] | None = None
     score: float = 0.0
+    track_id: int | None = field(default=None, compare=False)  # the tracker's id in its pass (finds its photo)
 
 
 @dataclass
@@ -152,10 +153,13 @@ def on_same_spot(mark: ChalkMark, sighting: Sighting, params: ChalkParams) -> bo
 
 
 class ChalkBook:
-    """The chalk marks of one camera (or of every camera sharing a street), updated one pass at a time."""
+    """The chalk marks of one camera (or of every camera sharing a street), updated one pass at a time.
+    ``warn_after``: per zone id, where a zone's own setting differs from ``params.warn_after``."""
 
-    def __init__(self, params: ChalkParams, marks: Iterable[ChalkMark] = (), next_id: int = 1):
+    def __init__(self, params: ChalkParams, marks: Iterable[ChalkMark] = (), next_id: int = 1,
+                 warn_after: Mapping[str, float] | None = None):
         self.params = params
+        self.warn_after = dict(warn_after or {})
         self.marks: dict[str, ChalkMark] = {m.mark_id: m for m in marks}
         self.next_id = next_id
 
@@ -199,7 +203,8 @@ class ChalkBook:
 
     def _sighted(self, mark: ChalkMark, sighting: Sighting) -> list[ChalkChange]:
         mark.last = sighting
-        due = (sighting.ts - mark.first.ts).total_seconds() >= self.params.warn_after
+        limit = self.warn_after.get(mark.zone_id, self.params.warn_after)
+        due = (sighting.ts - mark.first.ts).total_seconds() >= limit
         if due and not mark.warned:
             mark.warned = True
             return [ChalkChange("warn", mark, sighting)]

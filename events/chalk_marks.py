@@ -1,0 +1,89 @@
+"""Chalk marks that outlive a run: the spots moving cameras saw taken, kept in the event store's SQLite file so a
+later pass (another ``process`` run, days later) finds them.
+
+Example:
+    >>> marks = ChalkMarkStore(":memory:")
+    >>> book = marks.load("patrol-07", ChalkParams())
+    >>> len(book.marks), book.next_id
+    (0, 1)
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from events.store import connect
+from zones.chalk import ChalkBook, ChalkMark, ChalkParams, Sighting
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS chalk_marks (
+    camera_id TEXT NOT NULL,
+    mark_id   TEXT NOT NULL,
+    warned    INTEGER NOT NULL,
+    first     TEXT NOT NULL,
+    last      TEXT NOT NULL,
+    PRIMARY KEY (camera_id, mark_id)
+);
+CREATE TABLE IF NOT EXISTS chalk_counters (
+    camera_id TEXT PRIMARY KEY,
+    next_id   INTEGER NOT NULL
+);
+"""
+
+
+class ChalkMarkStore:
+    """Each camera's chalk marks and its next mark number, saved after every change."""
+
+    def __init__(self, path: str | Path):
+        self._db = connect(str(path), SCHEMA)
+        self._lock = threading.Lock()
+
+    def load(self, camera_id: str, params: ChalkParams, warn_after: dict[str, float] | None = None) -> ChalkBook:
+        with self._lock:
+            rows = self._db.execute("SELECT mark_id, warned, first, last FROM chalk_marks WHERE camera_id = ? "
+                                    "ORDER BY rowid", (camera_id,)).fetchall()
+            counter = self._db.execute("SELECT next_id FROM chalk_counters WHERE camera_id = ?",
+                                       (camera_id,)).fetchone()
+        marks = [ChalkMark(mark_id, sighting_from(json.loads(first)), sighting_from(json.loads(last)), bool(warned))
+                 for mark_id, warned, first, last in rows]
+        return ChalkBook(params, marks, next_id=counter[0] if counter else 1, warn_after=warn_after)
+
+    def save(self, camera_id: str, book: ChalkBook) -> None:
+        """Write the book as it is now, in one transaction (marks ended since the last save are deleted)."""
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                self._db.execute("DELETE FROM chalk_marks WHERE camera_id = ?", (camera_id,))
+                self._db.executemany(
+                    "INSERT INTO chalk_marks VALUES (?, ?, ?, ?, ?)",
+                    [(camera_id, m.mark_id, int(m.warned), json.dumps(sighting_state(m.first)),
+                      json.dumps(sighting_state(m.last))) for m in book.marks.values()])
+                self._db.execute("INSERT OR REPLACE INTO chalk_counters VALUES (?, ?)", (camera_id, book.next_id))
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+
+def sighting_state(sighting: Sighting) -> dict[str, Any]:
+    """A sighting as plain JSON-able data."""
+    return {**{k: v for k, v in sighting.__dict__.items() if k not in ("ts", "look", "track_id")},
+            "ts": sighting.ts.isoformat(), "look": None if sighting.look is None else sighting.look.tolist()}
+
+
+def sighting_from(state: dict[str, Any]) -> Sighting:
+    look = state.get("look")
+    bbox = state.get("bbox")
+    return Sighting(**{**state, "ts": datetime.fromisoformat(state["ts"]),
+                       "look": None if look is None else np.asarray(look, dtype=np.float32),
+                       "bbox": None if bbox is None else tuple(bbox)})

@@ -1,0 +1,269 @@
+"""One moving camera's recording through the stages (``kind: vehicle`` or ``drone``)::
+
+    source -> Frame -> detector.detect -> Tracker.update -> GPS pose at the frame's t -> each track's ground point
+           -> the map (geo) -> PassWatch.update (sightings, spot views) -> ChalkBook -> events with evidence
+
+A moving camera cannot watch a spot for minutes, so its dwell rule is digital chalking (``zones.chalk``): the
+marks are kept in the store between runs, so each recording of a patrol is one ``process`` run into the same
+output folder.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+
+from contracts.urls import mask_credentials
+from detector.appearance import appearance
+from detector.detections import Detections
+from detector.tracking import Tracker
+from events.chalk_marks import ChalkMarkStore
+from events.evidence import EvidenceWriter
+from events.patrol_evidence import PatrolEvidence, draw_map, footer_text
+from events.record import Event, SightingRecord, event_id
+from events.recorder import EventRecorder
+from geo import GroundProjection, MountError, Pose, VideoTrack, read_track, to_local, to_vehicle, trust_range
+from geo.errors import TrackError
+from streams.files import open_recorded
+from streams.frames import Frame, SourceError
+from streams.overlap import detect_in_order, prefetch
+from streams.pipeline import StageClock
+from zones.chalk import ChalkChange, ChalkParams, Sighting
+from zones.config import CameraConfig, Config, ConfigError
+from zones.patrol import GeoZones, PassWatch, Placement
+
+COVER_MARGIN = 0.05  # a box covers a ground pixel this share of its height below its bottom edge too
+DEFAULT_TRUST_RANGE_M = 16.0  # a ground_points mount has no error model: the default mount's figure
+
+
+class PatrolPipeline:
+    """One moving camera's stages after detection, for one recording."""
+
+    def __init__(self, config: Config, camera: CameraConfig, frame_size: tuple[int, int], duration: float,
+                 origin: datetime | None, recorder: EventRecorder, marks: ChalkMarkStore, out_dir: Path):
+        self.camera, self.recorder, self.marks = camera, recorder, marks
+        self.recording = str(camera.source)
+        self.track = _video_track(camera, duration, origin)
+        self.clock = _wall_clock(self.track, origin)
+        mount = camera.mount.to_mount()
+        self.view = GroundProjection(mount, frame_size)
+        self.trust = camera.patrol.trust_range or _trust_range(mount, frame_size[0])
+        self.tracker = Tracker(camera.analysis_fps)
+        frame = self.track.track.frame
+        self.zones = GeoZones(camera.zones, frame, config.rules)
+        params = ChalkParams(match_radius=camera.patrol.match_radius, forget_after=camera.patrol.forget_after)
+        self.book = marks.load(camera.id, params, {z.id: z.dwell.warn_after for z in camera.zones})
+        self.book.forget_older_than(self.clock(0.0))
+        self.watch = PassWatch(camera.id, self.recording, self.zones, self.book, camera.patrol, self.clock)
+        self.evidence = PatrolEvidence(out_dir, camera.id)
+        self.path: list[tuple[float, float]] = []  # the vehicle's positions, for the maps
+        self._best: dict[int, tuple[np.ndarray, Pose | None]] = {}  # track -> its best frame and pose
+        self._empty: dict[str, tuple[np.ndarray, Pose | None, float]] = {}  # mark -> first empty view of its spot
+
+    def step(self, frame: Frame, detections: Detections) -> list[Event]:
+        pose = self.track.pose_at(frame.t)
+        tracked = self.tracker.update(detections, frame.t)
+        placements = self._place(tracked, pose, frame.image) if pose is not None else []
+        if pose is not None:
+            self.path.append((pose.x, pose.y))
+
+        def spot(x: float, y: float):
+            return None if pose is None else self._spot(x, y, pose, detections)
+
+        changes, best_now, empty_now = self.watch.update(frame.t, placements, spot)
+        for track_id in best_now:
+            self._best[track_id] = (frame.image, pose)
+        for mark_id in empty_now:
+            self._empty[mark_id] = (frame.image, pose, frame.t)
+        return self._record(changes)
+
+    def finish(self, frame: Frame | None) -> list[Event]:
+        """The recording ended: tracks become sightings, visits are judged, the marks are saved."""
+        events = self._record(self.watch.finish(frame.t if frame is not None else 0.0))
+        self.marks.save(self.camera.id, self.book)
+        return events
+
+    def _place(self, tracked: Detections, pose: Pose, image: np.ndarray) -> list[Placement]:
+        """Tracked detections on the map: their ground contact, within the trusted range, outside ignore zones."""
+        confirmed = tracked[tracked.tracker_id >= 0]
+        if not len(confirmed):
+            return []
+        x1, _, x2, y2 = confirmed.xyxy.T
+        ground = self.view.to_ground(np.column_stack([(x1 + x2) / 2, y2]))
+        corners = [self.view.to_ground(np.column_stack([x, y2])) for x in (x1, x2)]
+        placed = []
+        ranges = self.view.ranges(ground)
+        local = to_local(ground, pose)
+        lon, lat = self.track.track.frame.to_lonlat(local[:, 0], local[:, 1])
+        for i in range(len(confirmed)):
+            if not ranges[i] <= self.trust or self.zones.ignored(*local[i]):  # NaN (above the horizon) too
+                continue
+            width = float(np.hypot(*(corners[1][i] - corners[0][i])))
+            xyxy = tuple(float(v) for v in confirmed.xyxy[i])
+            placed.append(Placement(int(confirmed.tracker_id[i]), str(confirmed.class_name[i]),
+                                    str(confirmed.category[i]), xyxy, float(confirmed.confidence[i]),
+                                    (float(local[i, 0]), float(local[i, 1])), (float(lon[i]), float(lat[i])),
+                                    width if math.isfinite(width) else None,
+                                    appearance(image, confirmed.xyxy[i])))
+        return placed
+
+    def _spot(self, x: float, y: float, pose: Pose, detections: Detections):
+        """Whether the map point ``x, y`` is in view on this frame: None (not in the trusted footprint), "hidden"
+        (a box covers its pixel: the object itself or something in front of it) or "seen" (clear ground)."""
+        ground = to_vehicle([[x, y]], pose)
+        if not self.view.ranges(ground)[0] <= self.trust:
+            return None
+        u, v = self.view.to_pixels(ground)[0]
+        width, height = self.view.image_size
+        if not (0 <= u < width and 0 <= v < height):  # NaN too: behind the camera
+            return None
+        boxes = detections.xyxy
+        low = boxes[:, 3] + COVER_MARGIN * (boxes[:, 3] - boxes[:, 1])
+        covered = (boxes[:, 0] <= u) & (u <= boxes[:, 2]) & (boxes[:, 1] <= v) & (v <= low)
+        return "hidden" if covered.any() else "seen"
+
+    def _record(self, changes: list[ChalkChange]) -> list[Event]:
+        events = []
+        for change in changes:
+            if change.kind == "chalk":
+                self._chalk(change)
+            elif change.kind == "drop":
+                self.evidence.remove(change.mark.first.snapshot)
+            else:
+                events.append(self._event(change))
+        if changes:
+            self.marks.save(self.camera.id, self.book)
+        return events
+
+    def _chalk(self, change: ChalkChange) -> None:
+        mark, sighting = change.mark, change.sighting
+        photo, _ = self._photo(sighting, mark.mark_id, "chalk")
+        mark.first = mark.last = replace(sighting, snapshot=photo)
+
+    def _event(self, change: ChalkChange) -> Event:
+        mark, kind = change.mark, change.kind
+        first = mark.first
+        if kind == "warn":
+            photo, crop = self._photo(change.sighting, mark.mark_id, "warn")
+            sighting = mark.last = replace(change.sighting, snapshot=photo)
+            t, ts, bbox, score = sighting.t, sighting.ts, sighting.bbox, sighting.score
+            evidence = {"snapshot": photo, "crop": crop}
+        else:  # clear: the spot seen empty
+            t = self.watch.empty_since.get(mark.mark_id, 0.0)
+            ts, bbox, score = self.clock(t), mark.last.bbox, mark.last.score
+            evidence = {"snapshot": self._empty_photo(mark.mark_id, mark.last)}
+        evidence["first"] = first.snapshot
+        evidence["map"] = self._map(mark.mark_id, first, mark.last)
+        evidence = {k: v for k, v in evidence.items() if v}  # a photo the frame could not give is left out
+        where = mark.last
+        return self._publish(Event(
+            event_id=event_id(self.camera.id, first.zone_id, mark.mark_id, kind), type=kind, rule=first.rule,
+            camera_id=self.camera.id, zone_id=first.zone_id, object_id=mark.mark_id, class_name=first.class_name,
+            t=round(t, 3), ts=ts.isoformat(), since_t=round(first.t, 3) if first.recording == self.recording else None,
+            dwell_s=round(change.dwell_s, 3), bbox=[round(v, 1) for v in bbox or (0, 0, 0, 0)],
+            score=round(score, 3), evidence=evidence, since_ts=first.ts.isoformat(), lon=round(where.lon, 7),
+            lat=round(where.lat, 7), sightings=[self._record_of(s) for s in dict.fromkeys([first, mark.last])]))
+
+    def _publish(self, event: Event) -> Event:
+        self.recorder.publish(event)
+        return event
+
+    def _record_of(self, sighting: Sighting) -> SightingRecord:
+        return SightingRecord(t=round(sighting.t, 3) if sighting.recording == self.recording else None,
+                              ts=sighting.ts.isoformat(), lon=round(sighting.lon, 7), lat=round(sighting.lat, 7),
+                              snapshot=sighting.snapshot)
+
+    def _photo(self, sighting: Sighting, mark_id: str, what: str) -> tuple[str | None, str | None]:
+        """(photo, crop) of a sighting, from its track's best frame."""
+        image, pose = self._best.pop(sighting.track_id, (None, None))
+        if image is None:
+            return None, None
+        zone = self.camera.zone(sighting.zone_id)
+        label = f"{sighting.class_name} {what} {sighting.ts.strftime('%H:%M:%S')}"
+        photo = self.evidence.sighting_photo(
+            image, pose, self.view, self.zones.outlines[zone.id], zone.type, zone.name or zone.id, sighting.bbox,
+            label, footer_text(self.camera.id, sighting.t, sighting.ts, sighting.lon, sighting.lat))
+        crop = self.evidence.write_crop(zone.id, mark_id, what, image, sighting.bbox)
+        return self.evidence.write(zone.id, mark_id, what, photo), crop
+
+    def _empty_photo(self, mark_id: str, last: Sighting) -> str | None:
+        image, pose, t = self._empty.pop(mark_id, (None, None, 0.0))
+        if image is None:
+            return None
+        zone = self.camera.zone(last.zone_id)
+        photo = self.evidence.sighting_photo(
+            image, pose, self.view, self.zones.outlines[zone.id], zone.type, zone.name or zone.id, None, "",
+            footer_text(self.camera.id, t, self.clock(t), last.lon, last.lat) + "  spot empty")
+        return self.evidence.write(zone.id, mark_id, "clear", photo)
+
+    def _map(self, mark_id: str, first: Sighting, last: Sighting) -> str:
+        frame = self.zones.frame
+        points = [tuple(float(v) for v in frame.to_xy(s.lon, s.lat)) for s in dict.fromkeys([first, last])]
+        outlines = {z.id: (self.zones.outlines[z.id], z.type) for z in self.camera.zones}
+        picture = draw_map(outlines, np.asarray(self.path), points, f"{self.camera.id} {first.zone_id} {mark_id}")
+        return self.evidence.write(first.zone_id, mark_id, "map", picture)
+
+
+def _video_track(camera: CameraConfig, duration: float, origin: datetime | None) -> VideoTrack:
+    try:
+        return read_track(camera.gps).for_video(duration, offset_s=camera.gps_offset, video_start=origin)
+    except TrackError as exc:
+        raise ConfigError(f"camera {camera.id!r}: {exc}") from None
+
+
+def _wall_clock(track: VideoTrack, origin: datetime | None):
+    """Media time -> wall time: the chalk clock. From the GPS where its times are wall-clock, else the start."""
+    if track.track.absolute:
+        return lambda t: datetime.fromtimestamp(track.gps_time(t), tz=UTC)
+    if origin is None:
+        raise ConfigError(f"GPS track {track.track.name} has times in seconds, not wall-clock times, and the camera "
+                          "has no start_time: give start_time (or --start-time) so passes can be compared")
+    return lambda t: origin + timedelta(seconds=t)
+
+
+def _trust_range(mount, width: int) -> float:
+    try:
+        return trust_range(mount, width)
+    except MountError:  # ground_points: no height and pitch to model the error with
+        return DEFAULT_TRUST_RANGE_M
+
+
+def process_moving_camera(config: Config, camera: CameraConfig, out_dir: Path, detector, store, jsonl, report,
+                          origin: datetime | None, on_start, on_frame, workers: int = 1) -> None:
+    """``streetorder process`` of one moving camera's recording (see ``streams.batch``): the same progress, the same
+    report, its chalk marks loaded from and saved to the store beside the events."""
+    source = open_recorded(str(camera.source), camera.analysis_fps, origin, camera.keyframes_only).probe()
+    if source.frame_size is None or source.duration is None:
+        raise SourceError(f"camera {camera.id!r}: cannot tell the length and frame size of {camera.source}; a moving "
+                          "camera needs a video file (its frames are matched to the GPS track by time)")
+    store.save_camera(camera.id, mask_credentials(camera.source), [z.model_dump() for z in camera.zones],
+                      str(out_dir.resolve()), camera.name, camera.location, camera.unit)
+    recorder = EventRecorder(camera.id, EvidenceWriter(out_dir, camera), store, jsonl)
+    marks = ChalkMarkStore(store.path)
+    try:
+        pipeline = PatrolPipeline(config, camera, source.frame_size, source.duration, origin, recorder, marks,
+                                  out_dir)
+        if on_start:
+            on_start(camera, source.duration)
+        last: Frame | None = None
+        try:
+            for frame, detections in detect_in_order(prefetch(source), detector.detect, workers, None,
+                                                     report.seconds):
+                clock = StageClock(report.seconds)
+                report.events += pipeline.step(frame, detections)
+                clock.lap("rules")
+                report.frames += 1
+                report.media_seconds = frame.t
+                last = frame
+                if on_frame:
+                    on_frame(camera, frame)
+        finally:
+            report.events += pipeline.finish(last)
+            report.already_known = recorder.already_known
+            report.inferred = report.frames
+    finally:
+        marks.close()
