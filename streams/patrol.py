@@ -64,9 +64,11 @@ class PatrolPipeline:
         self._best: dict[int, tuple[np.ndarray, Pose | None]] = {}  # track -> its best frame and pose
         self._empty: dict[str, tuple[np.ndarray, Pose | None, float]] = {}  # mark -> first empty view of its spot
 
-    def step(self, frame: Frame, detections: Detections) -> list[Event]:
+    def step(self, frame: Frame, detections: Detections, seconds: dict[str, float] | None = None) -> list[Event]:
+        clock = StageClock(seconds)
         pose = self.track.pose_at(frame.t)
         tracked = self.tracker.update(detections, frame.t)
+        clock.lap("track")
         placements = self._place(tracked, pose, frame.image) if pose is not None else []
         if pose is not None:
             self.path.append((pose.x, pose.y))
@@ -79,7 +81,10 @@ class PatrolPipeline:
             self._best[track_id] = (frame.image, pose)
         for mark_id in empty_now:
             self._empty[mark_id] = (frame.image, pose, frame.t)
-        return self._record(changes)
+        clock.lap("rules")
+        events = self._record(changes)
+        clock.lap("events")
+        return events
 
     def finish(self, frame: Frame | None) -> list[Event]:
         """The recording ended: tracks become sightings, visits are judged, the marks are saved."""
@@ -253,9 +258,7 @@ def process_moving_camera(config: Config, camera: CameraConfig, out_dir: Path, d
         try:
             for frame, detections in detect_in_order(prefetch(source), detector.detect, workers, None,
                                                      report.seconds):
-                clock = StageClock(report.seconds)
-                report.events += pipeline.step(frame, detections)
-                clock.lap("rules")
+                report.events += pipeline.step(frame, detections, report.seconds)
                 report.frames += 1
                 report.media_seconds = frame.t
                 last = frame

@@ -91,6 +91,7 @@ class Sighting:
     snapshot: str | None = None
     bbox: tuple[float, float, float, float] | None = None
     score: float = 0.0
+    spread_m: float = 0.0  # how far its positions during the pass lay from their median (how steady it was placed)
     track_id: int | None = field(default=None, compare=False)  # the tracker's id in its pass (finds its photo)
 
 

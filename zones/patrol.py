@@ -190,7 +190,7 @@ class PassWatch:
                         self.clock(best_t), best_t, self.recording,
                         width_m=float(np.median(log.widths)) if log.widths else None, look=best.look,
                         error_m=self.settings.gps_error, bbox=best.xyxy, score=round(best.score, 3),
-                        track_id=track_id)
+                        spread_m=round(float(spread), 2), track_id=track_id)
 
     def _watch(self, t: float, spot: SpotCheck) -> tuple[dict[str, SpotView], list[str]]:
         views, empty_now = {}, []
