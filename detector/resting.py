@@ -124,6 +124,10 @@ class RestingMemory:
         self._rest_since_of_row: dict[int, float] = {}  # this frame's detections that confirmed a resting object
 
     def update(self, detections: Detections, t: float, image: np.ndarray | None = None) -> RestingUpdate:
+        """Take the tracked detections of the frame at media time ``t`` (``image``: its pixels, for the objects'
+        looks); return the objects at rest now (``active``), those that came to rest on this frame (``created``)
+        and those that ended (left, or a gap longer than ``max_gap``). An object keeps its id across missed
+        detections, occlusions and tracker id switches while it stays on its spot."""
         p = self.params
         ended: list[RestingObject] = []
         dt = 0.0 if self._last_t is None else t - self._last_t

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-from ultralytics.trackers.byte_tracker import BYTETracker
-from ultralytics.utils import IterableSimpleNamespace
 
 from detector.detections import Detections
 
@@ -39,6 +37,10 @@ class Tracker:
     """
 
     def __init__(self, analysis_fps: float = 2.0, keep_lost_s: float = 4.0, match_thresh: float = 0.8):
+        # Ultralytics takes seconds to import: only a tracker needs it, not everyone who imports ``detector``
+        from ultralytics.trackers.byte_tracker import BYTETracker
+        from ultralytics.utils import IterableSimpleNamespace
+
         args = IterableSimpleNamespace(
             tracker_type="bytetrack",
             track_high_thresh=0.25,

@@ -48,6 +48,9 @@ class ZoneMonitor:
     def update(
         self, resting: RestingUpdate, detections: Detections, t: float, wall: datetime | None
     ) -> list[StateChange]:
+        """Apply the rules to the resting objects of the frame at media time ``t`` (``detections``: all of the
+        frame's, for attendance and occlusion; ``wall``: its wall time, for active hours) and run every zone's dwell
+        timers: the state changes (rest, warn, escalate, clear, drop) this frame brought."""
         violations = self.rules.violations(resting.active, detections, t)
         changes: list[StateChange] = []
         for zone_id, timers in self.timers.items():

@@ -73,6 +73,8 @@ class RuleBook:
         self._attended: dict[int, tuple[float, np.ndarray]] = {}  # anchor id -> (since, the attendant's box)
 
     def violations(self, objects: list[RestingObject], detections: Detections, t: float) -> list[Violation]:
+        """Which resting ``objects`` break which rule in which zone on the frame at ``t`` (``detections``: the
+        whole frame's, to see who attends a vending set-up): at most one violation per object and rule."""
         found = []
         for obj in objects:
             if obj.category in self.settings.sidewalk_parking:
