@@ -74,6 +74,10 @@ class EvidenceWriter:
                 paths["rest_crop"] = self._write(change, "rest-crop", rest.crop)
         return paths
 
+    def save_plate(self, change: StateChange, plate: np.ndarray) -> str:
+        """Write the photo of the plate region of ``change``'s object (BGR); returns its relative path."""
+        return self._write(change, "plate", _jpeg(plate))
+
     def _write(self, change: StateChange, suffix: str, data: bytes) -> str:
         relative = self.folder / change.zone_id / f"{change.object_id}-{suffix}.jpg"
         target = self.root / relative

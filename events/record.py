@@ -64,6 +64,11 @@ class Event(BaseModel):
     lon: float | None = None  # where: the object's ground position (moving cameras), else the camera's ``geo``
     lat: float | None = None
     sightings: list[SightingRecord] | None = None  # moving cameras: the chalk sighting and the one that warned
+    # plates and repeat offences (DESIGN.md): vehicles whose plate was read; null when it was not
+    plate: str | None = None  # the voted plate, normalised ("京E·MC139"); never a guess
+    plate_score: float | None = None  # the vote's score, 0-1
+    offence: int | None = None  # warns: the how-many-th warn of this plate within enforcement.lookback
+    action: str | None = None  # warns: the enforcement.ladder step of ``offence``, or "exempt"
 
     def to_json(self) -> dict[str, Any]:
         """The JSON object of DESIGN.md, keys in DESIGN.md's order (``class``, not ``class_name``)."""

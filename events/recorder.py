@@ -9,8 +9,10 @@ from datetime import datetime
 import numpy as np
 
 from events.evidence import EvidenceWriter
+from events.ladder import Ladder
 from events.record import Event, event_from_change
 from events.store import EventStore, JsonlWriter
+from plates.stage import PlateStage
 from zones.dwell import StateChange
 
 log = logging.getLogger(__name__)
@@ -36,8 +38,10 @@ class EventRecorder:
         self.sinks = list(sinks)
         self.already_known = 0
 
-    def record(self, changes: list[StateChange], image: np.ndarray, t: float, origin: datetime | None) -> list[Event]:
-        """Events for ``changes`` (those already stored by an earlier run included, counted in ``already_known``)."""
+    def record(self, changes: list[StateChange], image: np.ndarray, t: float, origin: datetime | None,
+               plates: PlateStage | None = None, ladder: Ladder | None = None) -> list[Event]:
+        """Events for ``changes`` (those already stored by an earlier run included, counted in ``already_known``),
+        with the objects' plates as ``plates`` read them and warns graded by ``ladder``."""
         events = []
         for change in changes:
             if change.kind == "rest":
@@ -47,7 +51,14 @@ class EventRecorder:
                 self.evidence.discard(change)
                 continue
             photos = self.evidence.save(change, self.evidence.take(change, image, t, origin))
+            plate = plates.plate(change.object_id) if plates is not None else None
+            if plate is not None and plate.image is not None:
+                photos["plate_crop"] = self.evidence.save_plate(change, plate.image)
             event = event_from_change(change, self.camera_id, origin, photos, self.where)
+            if plate is not None:
+                event = event.model_copy(update={"plate": plate.text, "plate_score": plate.score})
+            if ladder is not None:
+                event = ladder.grade(event)
             self.publish(event)
             events.append(event)
         return events

@@ -26,7 +26,7 @@ def _column(name: str, field: FieldInfo) -> tuple[str, str, bool]:
         members = [a for a in get_args(annotation) if a is not NoneType]
         annotation, nullable = members[0], len(members) < len(get_args(annotation))
     as_json = get_origin(annotation) in (list, dict)
-    sql = "REAL" if annotation is float else "TEXT"
+    sql = {float: "REAL", int: "INTEGER"}.get(annotation, "TEXT")
     if name == "event_id":
         sql += " PRIMARY KEY"  # the idempotency key
     elif not nullable:
@@ -62,10 +62,19 @@ CREATE TABLE IF NOT EXISTS cameras (
 """
 
 
+# Made after an upgrade (an older table has no ``plate`` column for it): the history of a plate, one lookup.
+PLATE_INDEX = "CREATE INDEX IF NOT EXISTS events_by_plate ON events (plate, type)"
+
+
 def upgrade_events_table(db: sqlite3.Connection) -> None:
     """Bring an ``events`` table written by an older streetorder to the model's columns, in place and in one
     transaction: new columns are added; a column the model now allows to be null is rebuilt without NOT NULL
-    (rowids kept: the review queue orders by them)."""
+    (rowids kept: the review queue orders by them). The plate index is made if missing."""
+    _upgrade_columns(db)
+    db.execute(PLATE_INDEX)
+
+
+def _upgrade_columns(db: sqlite3.Connection) -> None:
     existing = {row[1]: bool(row[3]) for row in db.execute("PRAGMA table_info(events)")}
     wanted = {column: "NOT NULL" in sql for column, sql, _ in _COLUMNS}
     loosened = [c for c, not_null in wanted.items() if existing.get(c) and not not_null]
@@ -78,6 +87,7 @@ def upgrade_events_table(db: sqlite3.Connection) -> None:
         db.execute("ALTER TABLE events RENAME TO events_before_upgrade")
         db.execute("DROP INDEX IF EXISTS events_by_camera")
         db.execute("DROP INDEX IF EXISTS events_by_type")
+        db.execute("DROP INDEX IF EXISTS events_by_plate")
         db.execute(f"CREATE TABLE events (\n{_EVENTS_TABLE}\n)")
         db.execute(f"INSERT INTO events (rowid, {shared}) SELECT rowid, {shared} FROM events_before_upgrade")
         db.execute("DROP TABLE events_before_upgrade")
@@ -135,6 +145,20 @@ class EventStore:
         for row in rows:
             yield event_from_row(dict(zip(EVENT_COLUMNS, row, strict=True)))
 
+    def earlier_warns(self, plate: str, since: datetime, before: datetime, event_id: str | None = None) -> int:
+        """Warns of ``plate`` (every camera) at ``since`` or later and before ``before``, not counting ``event_id``
+        (the warn being graded) nor warns a reviewer rejected (``review_cases``, when the review app made it;
+        pending and unreviewed ones count). An event's time is its ``ts``, else when it was stored."""
+        rejected = ""
+        with self._lock:
+            if self._db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'review_cases'"
+                                ).fetchone():
+                rejected = (" AND event_id NOT IN (SELECT event_id FROM review_cases WHERE status = 'rejected' "
+                            "AND type = 'warn')")
+            rows = self._db.execute("SELECT event_id, coalesce(ts, recorded_at) FROM events WHERE plate = ? AND "
+                                    f"type = 'warn'{rejected}", (plate,)).fetchall()
+        return sum(1 for other, when in rows if other != event_id and since <= store_time(when) < before)
+
     def save_camera(self, camera_id: str, source: str, zones: list[dict[str, Any]], evidence_root: str,
                     name: str | None = None, location: str | None = None, unit: str | None = None) -> None:
         """Remember a camera's names and zones for the reviewers (``source`` must already be masked)."""
@@ -147,6 +171,12 @@ class EventStore:
     def close(self) -> None:
         with self._lock:
             self._db.close()
+
+
+def store_time(text: str) -> datetime:
+    """An ISO time of the store; one without an offset is taken as UTC (as ``recorded_at`` is)."""
+    moment = datetime.fromisoformat(text)
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def event_row(event: Event) -> dict[str, Any]:

@@ -3,25 +3,31 @@
 ::
 
     source -> Frame -> detector.detect -> ZoneMonitor.drop_ignored -> Tracker.update -> RestingMemory.update
-           -> ZoneMonitor.update (rules, dwell timers) -> EventRecorder.record (evidence, store, events.jsonl)
+           -> ZoneMonitor.update (rules, dwell timers) -> PlateStage.update (vehicles with a running timer)
+           -> EventRecorder.record (evidence, plates, the ladder, store, events.jsonl)
 
 ``streams.batch`` drives it over recorded files, ``streams.live_runner`` over live cameras.
 """
 
 from __future__ import annotations
 
+import logging
 import time
 
 from detector.change import ChangeGate, watched_region
 from detector.detections import Detections
 from detector.resting import RestingMemory, RestingParams
 from detector.tracking import Tracker
+from events.ladder import Ladder
 from events.record import Event
 from events.recorder import EventRecorder
 from events.video import AnnotatedVideo
+from plates.stage import open_stage
 from streams.frames import Frame
 from zones.config import CameraConfig, Config
 from zones.monitor import ZoneMonitor
+
+log = logging.getLogger(__name__)
 
 STAGES = ("decode", "detect", "track", "rules", "events")
 
@@ -44,6 +50,8 @@ class CameraPipeline:
         ))
         self.recorder = recorder
         self.video = video
+        self.plates = open_stage(camera.plates)  # None: this camera reads no plates
+        self.ladder = Ladder(config.enforcement, recorder.store)
 
     def step(self, frame: Frame, detections: Detections, seconds: dict[str, float] | None = None) -> list[Event]:
         clock = StageClock(seconds)
@@ -53,7 +61,9 @@ class CameraPipeline:
         resting = self.memory.update(tracked, frame.t, frame.image)
         changes = self.monitor.update(resting, tracked, frame.t, frame.ts)
         clock.lap("rules")
-        events = self.recorder.record(changes, frame.image, frame.t, frame.origin)
+        if self.plates is not None:
+            self.plates.update(self.monitor.open_timers(), frame.image, frame.t)
+        events = self.recorder.record(changes, frame.image, frame.t, frame.origin, self.plates, self.ladder)
         if self.video is not None:
             self.video.write(frame.image, frame.t, tracked, resting.active, self.monitor.open_timers())
         clock.lap("events")
@@ -63,9 +73,12 @@ class CameraPipeline:
         """The source ended: close the timers (no clear for objects still there) and the video."""
         events = []
         if frame is not None:
-            events = self.recorder.record(self.monitor.finish(frame.t), frame.image, frame.t, frame.origin)
+            events = self.recorder.record(self.monitor.finish(frame.t), frame.image, frame.t, frame.origin,
+                                          self.plates, self.ladder)
         if self.video is not None:
             self.video.close()
+        if self.plates is not None:
+            log.info("camera %s: %s", self.camera.id, self.plates.cost())
         return events
 
 

@@ -26,6 +26,7 @@ def model_search_path(tmp_path_factory):
     os.environ.setdefault("STREETORDER_MODEL_PATH", str(MODELS))
     os.environ.setdefault("STREETORDER_CACHE_DIR", str(tmp_path_factory.mktemp("model-cache")))
     os.environ.setdefault("YOLO_OFFLINE", "1")
+    os.environ.setdefault("STREETORDER_PLATES", "off")  # plates.enabled unset: no plate reads (tests that read set it)
 
 
 @pytest.fixture(scope="session")

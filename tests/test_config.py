@@ -257,7 +257,7 @@ def test_every_config_field_has_a_description_and_appears_in_the_reference():
     for _heading, model, _about in SECTIONS:
         for name, info in model.model_fields.items():
             assert info.description, f"{model.__name__}.{name} has no description"
-            assert info.exclude or f"| `{name}` |" in text
+            assert info.exclude or f"| `{info.alias or name}` |" in text  # the key as written in the file
     assert {m for _, m, _ in SECTIONS} >= {type(getattr(Config(cameras=[{"id": "a", "source": 0}]), k))
                                           for k in ("defaults", "detect", "resting", "rules", "live")}
     assert tuple(ZONE_TYPE_MEANINGS) == ZONE_TYPES

@@ -27,7 +27,7 @@ RELEASED_LINE = ('{"event_id": "cam-01/trottoir-1/7/warn", "type": "warn", "rule
                  '"bbox": [412.0, 290.6, 520.0, 350.0], "score": 0.871, '
                  '"evidence": {"snapshot": "evidence/cam-01/café.jpg"}}')
 LINE = RELEASED_LINE[:-1] + (', "since_ts": "2026-11-22T08:01:02.000400+00:00", "lon": 120.6712, "lat": 28.0011, '
-                             '"sightings": null}')
+                             '"sightings": null, "plate": null, "plate_score": null, "offence": null, "action": null}')
 WHERE = (120.6712, 28.0011)  # the camera's geo
 
 # The events table as released before the model derived it: database files written then must keep working.
@@ -82,7 +82,11 @@ def test_a_database_file_of_the_released_layout_is_upgraded_in_place(tmp_path):
     upgraded = {name: (sql, not_null) for name, sql, not_null in
                 (row[1:4] for row in store._db.execute("PRAGMA table_info(events)"))}
     assert upgraded == {**{name: (sql, not_null) for name, sql, not_null in columns}, "since_t": ("REAL", 0),
-                        "since_ts": ("TEXT", 0), "lon": ("REAL", 0), "lat": ("REAL", 0), "sightings": ("TEXT", 0)}
+                        "since_ts": ("TEXT", 0), "lon": ("REAL", 0), "lat": ("REAL", 0), "sightings": ("TEXT", 0),
+                        "plate": ("TEXT", 0), "plate_score": ("REAL", 0), "offence": ("INTEGER", 0),
+                        "action": ("TEXT", 0)}
+    indexes = {row[0] for row in store._db.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
+    assert "events_by_plate" in indexes  # a plate's history is one index lookup in upgraded files too
     assert store._db.execute("SELECT rowid FROM events").fetchone()[0] == rowid  # the review queue's order
     assert list(store.events()) == [Event.model_validate(old)]
     assert not store.add(warn())  # the same event id: still idempotent after the upgrade
@@ -107,7 +111,7 @@ def test_a_row_of_a_join_decodes_to_its_event(tmp_path):
 
 def test_reading_ignores_unknown_keys_and_refuses_missing_ones_and_wrong_types():
     data = json.loads(LINE)
-    assert Event.model_validate({**data, "plate": None, "plate_score": 0.4}) == warn()
+    assert Event.model_validate({**data, "tow_truck": None, "tow_score": 0.4}) == warn()
     with pytest.raises(ValidationError, match="class"):
         Event.model_validate({k: v for k, v in data.items() if k != "class"})
     with pytest.raises(ValidationError, match="rule"):

@@ -28,6 +28,7 @@ from pydantic import (
 
 from contracts.errors import UserError
 from contracts.names import ID_PATTERN, ZONE_TYPES, Backend, CameraKind, ZoneType
+from zones.config_enforcement import EnforcementSettings, PlateSettings
 from zones.config_errors import YamlLines, describe
 from zones.config_geo import MountSettings, PatrolSettings, StrictModel, check_geo_polygon, check_simple_polygon
 from zones.schedule import DAYS, ActiveWindow, Schedule, Seconds, SignedSeconds
@@ -216,6 +217,8 @@ class CameraConfig(DwellSettings):
                                                               "(events and the map show it).")
     patrol: PatrolSettings | None = Field(None, description="Chalking settings of this moving camera; each key it "
                                                             "sets overrides the global patrol: key.")
+    plates: PlateSettings | None = Field(None, description="Plate reading of this camera; each key it sets "
+                                                           "overrides the global plates: key.")
     analysis_fps: float | None = Field(None, gt=0, le=60, description="Frames analysed per second of video. Unset: "
                                                                       "the global analysis_fps.")
     start_time: datetime | None = Field(None, description="Files: wall-clock time at t = 0 (ISO 8601); fills ts and "
@@ -284,6 +287,11 @@ class Config(StrictModel):
     live: LiveSettings = Field(LiveSettings(), description="How `streetorder run` reads live cameras.")
     patrol: PatrolSettings = Field(PatrolSettings(), description="Digital chalking of moving cameras; a camera's "
                                                                  "patrol: overrides it key by key.")
+    plates: PlateSettings = Field(PlateSettings(), description="Reading the plates of vehicles with a running "
+                                                               "dwell timer; a camera's plates: overrides it key "
+                                                               "by key.")
+    enforcement: EnforcementSettings = Field(EnforcementSettings(), description="Repeat offences: lookback, the "
+                                                                               "ladder of actions, exemptions.")
     taxonomy: dict[str, str] = Field({}, description="Extra model class name -> category mappings for a custom "
                                                      "model, e.g. {sanlunche: two_wheeler}.")
     store: str | None = Field(None, description="SQLite file for events. Unset: OUT/events.db (or the --store "
@@ -308,14 +316,16 @@ class Config(StrictModel):
 
 
 def resolve_camera(config: Config, camera: CameraConfig) -> None:
-    """Merge the global settings into ``camera`` and its zones (idempotent): ``analysis_fps``, ``detect`` and
-    ``patrol`` key by key, and each zone's ``dwell``."""
+    """Merge the global settings into ``camera`` and its zones (idempotent): ``analysis_fps``, ``detect``,
+    ``patrol`` and ``plates`` key by key, and each zone's ``dwell``."""
     if camera.analysis_fps is None:
         camera.analysis_fps = config.analysis_fps
     own = camera.detect.model_dump(exclude_unset=True) if camera.detect is not None else {}
     camera.detect = config.detect.model_copy(update=own)
     own = camera.patrol.model_dump(exclude_unset=True) if camera.patrol is not None else {}
     camera.patrol = config.patrol.model_copy(update=own)
+    own = camera.plates.model_dump(exclude_unset=True) if camera.plates is not None else {}
+    camera.plates = config.plates.model_copy(update=own)
     for zone in camera.zones:
         zone._dwell = layered(zone, camera, config.defaults, DWELL_DEFAULTS)
 

@@ -29,6 +29,7 @@ from zones.config import (
     ZoneConfig,
     parse_config,
 )
+from zones.config_enforcement import EnforcementSettings, Permit, PlateSettings
 from zones.config_errors import YamlLines
 from zones.config_geo import MountSettings, PatrolSettings
 from zones.schedule import parse_duration
@@ -56,6 +57,14 @@ SECTIONS: tuple[tuple[str, type[BaseModel], str], ...] = (
     ("patrol:", PatrolSettings, "Digital chalking of moving cameras (kind vehicle or drone): an object seen on the "
                                 "same spot on two passes at least `warn_after` apart is warned; a pass that sees the "
                                 "spot empty clears it. A camera's `patrol:` overrides it key by key."),
+    ("plates:", PlateSettings, "Reading the licence plates of vehicles with a running dwell timer (sidewalk "
+                               "parking), a few times each, voted (see plates/README.md); warn, escalate and clear "
+                               "events carry `plate` (null when not read) and `plate_score`. A camera's `plates:` "
+                               "overrides it key by key."),
+    ("enforcement:", EnforcementSettings, "Repeat offences: a warn with a plate gets `offence` (1 + the plate's "
+                                          "earlier warns within `lookback`, every camera of the store) and `action` "
+                                          "(the ladder's step, or `exempt`)."),
+    ("enforcement.permits[]:", Permit, "A permit: the plate's warns on these days get action `exempt`."),
     ("cameras[]:", CameraConfig, "One camera. The dwell settings (the last rows) apply to every zone of the camera "
                                  "that does not set them; unset, they come from `defaults:`."),
     ("cameras[].mount:", MountSettings, "Moving cameras: a pinhole camera (no lens distortion; principal point "
@@ -127,7 +136,8 @@ How settings are resolved (once, when the file is loaded):
 - **`detect:`**: merged key by key. A camera's `detect:` sets only the keys it names; every other key comes from
   the top-level `detect:`, then from the defaults below. (Earlier versions replaced the top-level `detect:` with
   a camera's as a whole; now a camera that sets only `imgsz` keeps the top-level `model`.)
-- `resting:`, `rules:`, `live:`, `taxonomy:` and `store:` are top-level only.
+- `resting:`, `rules:`, `live:`, `enforcement:`, `taxonomy:` and `store:` are top-level only; `plates:` and
+  `patrol:` are merged key by key like `detect:`.
 
 Durations are seconds or a text such as `90s`, `8m`, `1h30m`, `1.5h`. `${VAR}` anywhere in the file is replaced by
 the environment variable `VAR` (keep camera passwords out of the file); credentials in URLs are masked in every
@@ -182,7 +192,8 @@ def _section(heading: str, model: type[BaseModel], about: str) -> str:
     lines += ["| key | type | default | meaning |", "|---|---|---|---|"]
     for name, info in _ordered_fields(model):
         default = _default(info, getattr(DWELL_DEFAULTS, name) if model is DwellSettings else info.default)
-        lines.append(f"| `{name}` | {_cell(_type(info))} | {_cell(default)} | {_cell(info.description or '')} |")
+        key = info.alias or name  # ``from`` of a permit is a Python keyword
+        lines.append(f"| `{key}` | {_cell(_type(info))} | {_cell(default)} | {_cell(info.description or '')} |")
     return "\n".join(lines) + "\n"
 
 
