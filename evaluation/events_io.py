@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 from pydantic import ValidationError
@@ -80,8 +81,51 @@ class TruthScenario:
     objects: tuple[TruthObject, ...]
 
 
-def read_truth(path: str | Path) -> list[TruthScenario]:
-    """Ground truth from a ``gt.json`` file, or every ``gt.json`` under a folder (a whole suite)."""
+@dataclass(frozen=True)
+class GeoTruthObject:
+    """A ground-truth object of a patrol scenario (see ``evaluation.patrol``): where it stands (lon, lat) and when
+    its warn and clear are due, in seconds of wall time since the scenario's first pass started (``origin``)."""
+
+    scenario: str
+    camera_id: str
+    id: str
+    class_name: str
+    rule: str | None
+    zone: str | None
+    lon: float
+    lat: float
+    present: tuple[int, ...]  # the passes it stands there on
+    warn: float | None
+    clear: float | None
+
+
+@dataclass(frozen=True)
+class GeoTruthScenario:
+    """A patrol scenario: passes (wall-clock start, seconds of video) of one moving camera, objects on the map."""
+
+    name: str
+    camera_id: str
+    duration: float  # seconds of video over all passes
+    origin: datetime  # the first pass's start: geo times are seconds after it
+    passes: tuple[tuple[datetime, float], ...]
+    objects: tuple[GeoTruthObject, ...]
+
+    def seconds(self, ts: str | datetime) -> float:
+        """Wall time (ISO-8601 with offset, or a datetime) -> seconds after ``origin``."""
+        when = datetime.fromisoformat(ts) if isinstance(ts, str) else ts
+        return (when - self.origin).total_seconds()
+
+    def pass_at(self, seconds: float, slack: float = 60.0) -> int | None:
+        """The pass (1-based) whose video spans ``seconds`` (with ``slack``), or None."""
+        for k, (start, duration) in enumerate(self.passes, start=1):
+            if -slack <= seconds - self.seconds(start) <= duration + slack:
+                return k
+        return None
+
+
+def read_truth(path: str | Path) -> list[TruthScenario | GeoTruthScenario]:
+    """Ground truth from a ``gt.json`` file, or every ``gt.json`` under a folder (a whole suite); a patrol
+    scenario's (``"kind": "patrol"``) reads as a ``GeoTruthScenario``."""
     path = Path(path)
     files = sorted(path.rglob("gt.json")) if path.is_dir() else [path]
     if not files or not files[0].is_file():
@@ -90,9 +134,11 @@ def read_truth(path: str | Path) -> list[TruthScenario]:
     return [_scenario(file) for file in files]
 
 
-def _scenario(file: Path) -> TruthScenario:
+def _scenario(file: Path) -> TruthScenario | GeoTruthScenario:
     try:
         data = json.loads(file.read_text(encoding="utf-8"))
+        if isinstance(data, dict) and data.get("kind") == "patrol":
+            return _geo_scenario(data)
         camera = data["camera_id"]
         objects = tuple(
             TruthObject(data["scenario"], camera, o["id"], o["class_name"], o["rule"], o["zone"],
@@ -104,3 +150,21 @@ def _scenario(file: Path) -> TruthScenario:
     except (json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
         raise ScoringInputError(f"{file}: not a scenario ground-truth file ({exc!r}); regenerate it with "
                                 "`streetorder evaluate make-scenarios`") from None
+
+
+def _geo_scenario(data: dict) -> GeoTruthScenario:
+    """A patrol ``gt.json``; KeyError, TypeError or ValueError on anything missing (the caller names the file)."""
+    passes = tuple((datetime.fromisoformat(p["start"]), float(p["duration"])) for p in data["passes"])
+    origin = passes[0][0]
+
+    def due(obj: dict, kind: str) -> float | None:
+        when = [e["ts"] for e in obj["expected"] if e["type"] == kind]
+        return (datetime.fromisoformat(when[0]) - origin).total_seconds() if when else None
+
+    objects = tuple(
+        GeoTruthObject(data["scenario"], data["camera_id"], o["id"], o["class_name"], o["rule"], o["zone"],
+                       float(o["lon"]), float(o["lat"]), tuple(p["pass"] for p in o["passes"] if p["present"]),
+                       due(o, "warn"), due(o, "clear"))
+        for o in data["objects"]
+    )
+    return GeoTruthScenario(data["scenario"], data["camera_id"], sum(d for _, d in passes), origin, passes, objects)

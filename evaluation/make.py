@@ -14,6 +14,7 @@ from pathlib import Path
 import yaml
 
 from evaluation.material import Material
+from evaluation.patrol import PATROL_SCENARIOS, PatrolBuilder, PatrolScenario
 from evaluation.scenario import VERIFY_EVERY_S, Builder, Scenario
 from evaluation.suite import by_name
 
@@ -24,12 +25,18 @@ def make_scenarios(out: Path, material: Material, names: list[str] | None = None
                    on_done: Callable[[Scenario, dict], None] | None = None,
                    scenarios: list[Scenario] | None = None, verify_every: float = VERIFY_EVERY_S) -> list[dict]:
     """Render ``scenarios`` (default: the suite's ``names``, or all of it) and rewrite ``suite.yaml``; returns their
-    ground truths."""
+    ground truths. Patrol scenarios (``PATROL_SCENARIOS``) are rendered only when named: they are run pass by pass,
+    not through ``suite.yaml``."""
     out.mkdir(parents=True, exist_ok=True)
+    patrols = [PATROL_SCENARIOS[n]() for n in names or [] if n in PATROL_SCENARIOS]
+    fixed = [n for n in names or [] if n not in PATROL_SCENARIOS]
+    if scenarios is None:
+        scenarios = by_name(fixed) if fixed or not patrols else []
     builder = Builder(material, verify_every)
     truths = []
-    for scenario in scenarios if scenarios is not None else by_name(names):
-        truth = builder.render(scenario, out / scenario.name)
+    for scenario in [*scenarios, *patrols]:
+        render = PatrolBuilder(material).render if isinstance(scenario, PatrolScenario) else builder.render
+        truth = render(scenario, out / scenario.name)
         truths.append(truth)
         if on_done:
             on_done(scenario, truth)

@@ -7,7 +7,13 @@ event is used once. An unmatched warn on an object that already has its warn is 
 warn is a *false alarm* (attributed, for diagnosis, to the ground-truth object it overlaps, if any).
 
 For each matched warn, the ``clear`` with the same camera, zone and object id is compared with the expected clear
-(the object's last moment on its spot). Reported per rule and overall: precision, recall and F1 of warn events
+(the object's last moment on its spot).
+
+Patrol scenarios (``GeoTruthScenario``: moving cameras, DESIGN.md "Patrol and aerial cameras") are matched by
+camera, zone, rule, *position* (the event's ``lon``/``lat`` within ``radius`` metres of the object, WGS84
+geodesic) and *wall time* (its ``ts`` within ``tolerance`` seconds of the expected sighting) instead of box and
+media time; their times are seconds of wall time after the first pass started. A warn without ``lon``, ``lat`` or
+a ``ts`` with its offset cannot match there. Reported per rule and overall: precision, recall and F1 of warn events
 (duplicates count against precision), warn-time and clear-time error (predicted minus expected: median and worst),
 duplicates, false alarms and false alarms per camera-hour.
 
@@ -20,13 +26,18 @@ Example:
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from datetime import datetime
 
 import numpy as np
+from pyproj import Geod
 
 from contracts.names import RULES
 from detector.boxes import box_iou
-from evaluation.events_io import TruthObject, TruthScenario
+from evaluation.events_io import GeoTruthObject, GeoTruthScenario, TruthObject, TruthScenario
 from events.record import Event
+
+GEO_RADIUS_M = 5.0  # how far a patrol event's position may be from its object and still match
+_GEOD = Geod(ellps="WGS84")
 
 
 @dataclass
@@ -126,8 +137,8 @@ def worst(values: list[float]) -> float | None:
     return float(max(values, key=abs)) if values else None
 
 
-def score_events(truth: list[TruthScenario], events: list[Event], tolerance: float = 60.0,
-                 min_iou: float = 0.3) -> EventScores:
+def score_events(truth: list[TruthScenario | GeoTruthScenario], events: list[Event], tolerance: float = 60.0,
+                 min_iou: float = 0.3, radius: float = GEO_RADIUS_M) -> EventScores:
     cameras = {s.camera_id: s for s in truth}
     hours = sum(s.duration for s in truth) / 3600.0
     rules = _rule_names(truth, events)
@@ -135,7 +146,10 @@ def score_events(truth: list[TruthScenario], events: list[Event], tolerance: flo
     outcomes: list[Outcome] = []
     for scenario in truth:
         mine = [e for e in events if e.camera_id == scenario.camera_id]
-        outcomes += _score_camera(scenario, mine, scores, tolerance, min_iou)
+        if isinstance(scenario, GeoTruthScenario):
+            outcomes += _score_geo_camera(scenario, mine, scores, tolerance, radius)
+        else:
+            outcomes += _score_camera(scenario, mine, scores, tolerance, min_iou)
     overall = RuleScore("overall", camera_hours=hours)
     for score in scores.values():
         overall.add(score)
@@ -143,7 +157,7 @@ def score_events(truth: list[TruthScenario], events: list[Event], tolerance: flo
     return EventScores(scores, overall, outcomes, hours, ignored)
 
 
-def _rule_names(truth: list[TruthScenario], events: list[Event]) -> list[str]:
+def _rule_names(truth: list[TruthScenario | GeoTruthScenario], events: list[Event]) -> list[str]:
     cameras = {s.camera_id for s in truth}
     present = {o.rule for s in truth for o in s.objects if o.rule and o.warn is not None}
     present |= {e.rule for e in events if e.type == "warn" and e.camera_id in cameras}
@@ -197,6 +211,11 @@ def _match(due: list[TruthObject], warns: list[Event], tolerance: float,
         for k, event in enumerate(warns):
             if _same_place(obj, event, min_iou) and abs(event.t - obj.warn) <= tolerance:
                 candidates.append((abs(event.t - obj.warn), obj.id, k))
+    return _pair_up(candidates, warns)
+
+
+def _pair_up(candidates: list[tuple[float, str, int]], warns: list[Event]) -> dict[str, Event]:
+    """(time error, object id, warn index) candidates -> object id -> warn, closest first, each used once."""
     pairs: dict[str, Event] = {}
     used: set[int] = set()
     for _, object_id, k in sorted(candidates):
@@ -241,3 +260,102 @@ def _clear_outcome(scenario: TruthScenario, obj: TruthObject, warn: Event, clear
 
 def _iou(a, b) -> float:
     return float(box_iou(np.asarray(a), np.asarray(b))[0, 0])
+
+
+# -- patrol scenarios: position and wall time -----------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class _Placed:
+    """A patrol event where and when it says it happened: seconds after the scenario's origin, lon, lat."""
+
+    event: Event
+    t: float
+    lon: float
+    lat: float
+
+
+def _placed(scenario: GeoTruthScenario, event: Event) -> _Placed | None:
+    lon, lat = event.lon, event.lat
+    if lon is None or lat is None or not event.ts:
+        return None
+    try:
+        when = datetime.fromisoformat(event.ts)
+        if when.utcoffset() is None:
+            return None
+        return _Placed(event, scenario.seconds(when), float(lon), float(lat))
+    except (TypeError, ValueError):
+        return None
+
+
+def _distance(obj: GeoTruthObject, placed: _Placed) -> float:
+    return float(_GEOD.inv(obj.lon, obj.lat, placed.lon, placed.lat)[2])
+
+
+def _near(obj: GeoTruthObject, placed: _Placed, radius: float) -> bool:
+    return obj.zone == placed.event.zone_id and obj.rule == placed.event.rule and _distance(obj, placed) <= radius
+
+
+def _score_geo_camera(scenario: GeoTruthScenario, events: list[Event], scores: dict[str, RuleScore],
+                      tolerance: float, radius: float) -> list[Outcome]:
+    warns = [e for e in events if e.type == "warn"]
+    placed = [_placed(scenario, e) for e in warns]
+    clears = [p for e in events if e.type == "clear" and (p := _placed(scenario, e)) is not None]
+    due = [o for o in scenario.objects if o.warn is not None]
+    candidates = [(abs(p.t - obj.warn), obj.id, k) for obj in due for k, p in enumerate(placed)
+                  if p is not None and _near(obj, p, radius) and abs(p.t - obj.warn) <= tolerance]
+    pairs = _pair_up(candidates, warns)
+    where = {id(p.event): p for p in placed if p is not None}
+    outcomes = []
+    for obj in due:
+        score = scores[obj.rule]
+        score.expected += 1
+        event = pairs.get(obj.id)
+        if event is None:
+            outcomes.append(Outcome(scenario.name, obj.id, obj.rule, obj.warn, None, obj.clear, None, "missed"))
+            continue
+        score.matched += 1
+        score.warn_errors.append(where[id(event)].t - obj.warn)
+        outcomes.append(_geo_clear_outcome(scenario, obj, where[id(event)], clears, score))
+    matched = {id(e) for e in pairs.values()}
+    for event, spot in zip(warns, placed, strict=True):
+        if id(event) in matched:
+            continue
+        owner = _geo_owner(scenario, spot, radius) if spot is not None else None
+        duplicate = owner is not None and owner.id in pairs
+        if duplicate:
+            scores[event.rule].duplicates += 1
+        else:
+            scores[event.rule].false_alarms += 1
+        outcomes.append(Outcome(scenario.name, owner.id if owner else None, event.rule,
+                                owner.warn if owner else None, spot.t if spot else None, None, None,
+                                "duplicate" if duplicate else "false alarm", event.event_id))
+    for obj in scenario.objects:
+        if obj.warn is None and not any(o.object_id == obj.id for o in outcomes):
+            outcomes.append(Outcome(scenario.name, obj.id, obj.rule, None, None, None, None, "no event (ok)"))
+    return outcomes
+
+
+def _geo_owner(scenario: GeoTruthScenario, spot: _Placed, radius: float) -> GeoTruthObject | None:
+    """The object an unmatched patrol warn is about: the nearest one within ``radius`` in its zone, preferring
+    one standing there on the event's pass (a look-alike on a spot is another object than the one before it)."""
+    near = [o for o in scenario.objects if _near(o, spot, radius)]
+    on_pass = scenario.pass_at(spot.t)
+    present = [o for o in near if on_pass in o.present] or near
+    return min(present, key=lambda o: _distance(o, spot), default=None)
+
+
+def _geo_clear_outcome(scenario: GeoTruthScenario, obj: GeoTruthObject, warn: _Placed, clears: list[_Placed],
+                       score: RuleScore) -> Outcome:
+    clear = next((c for c in clears if c.event.zone_id == warn.event.zone_id
+                  and c.event.object_id == warn.event.object_id), None)
+    verdict = "ok"
+    if obj.clear is not None and clear is None:
+        score.missed_clears += 1
+        verdict = "missed clear"
+    elif obj.clear is None and clear is not None:
+        score.spurious_clears += 1
+        verdict = "spurious clear"
+    elif clear is not None:
+        score.clear_errors.append(clear.t - obj.clear)
+    return Outcome(scenario.name, obj.id, obj.rule, obj.warn, warn.t, obj.clear, clear.t if clear else None,
+                   verdict, warn.event.event_id)

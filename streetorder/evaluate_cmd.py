@@ -18,6 +18,7 @@ from evaluation.detector_table import DetectorRow, compare_detectors, detector_r
 from evaluation.events_io import ScoringInputError, read_events, read_truth
 from evaluation.make import SUITE_FILE, make_scenarios
 from evaluation.material import Material
+from evaluation.patrol import PATROL_SCENARIOS
 from evaluation.report import write_report
 from evaluation.score_detections import DEFAULT_RUNS, LabelError, read_labelled
 from evaluation.score_events import EventScores, score_events
@@ -88,10 +89,14 @@ def run_make(args: argparse.Namespace, console: Console) -> int:
     if args.list:
         for scenario in suite():
             console.print(f"{scenario.name:22} {scenario.duration:5.0f} s {scenario.fps:4g} fps  {scenario.title}")
+        for make in PATROL_SCENARIOS.values():
+            patrol = make()
+            console.print(f"{patrol.name:22} {patrol.duration:5.0f} s {patrol.fps:4g} fps  {patrol.title} "
+                          f"({len(patrol.passes)} passes; only with --only {patrol.name})")
         return 0
     data = args.data or shared_data()
     try:
-        by_name(args.only)  # an unknown name is refused before the model is loaded
+        by_name([n for n in args.only or [] if n not in PATROL_SCENARIOS] or None)  # unknown names: refused early
     except ValueError as exc:
         raise ConfigError(str(exc)) from None
     detector = load_detector(args.model)
@@ -112,6 +117,11 @@ def run_make(args: argparse.Namespace, console: Console) -> int:
                       "the detector more than the pipeline[/red]")
     console.print(f"Suite config: {args.out / SUITE_FILE}  (streetorder process --config {args.out / SUITE_FILE} "
                   f"--out {args.out / 'run'})")
+    for truth in truths:
+        if truth.get("kind") == "patrol":
+            folder = args.out / truth["scenario"]
+            console.print(f"Patrol {truth['scenario']}: for each pass in order, streetorder process --config "
+                          f"{folder}/pass-K.yaml --out {folder}/run (K = 1..{len(truth['passes'])})")
     return 1 if weak else 0
 
 
