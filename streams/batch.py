@@ -1,5 +1,6 @@
-"""Run every recorded source of a config (``streetorder process``): one camera after the other, each through
-its ``CameraPipeline``, with its video decoded ahead of the detector workers."""
+"""Run every recorded source of a config (``streetorder process``): one camera after the other, each through its
+``CameraPipeline`` (fixed cameras) or ``PatrolPipeline`` (moving cameras), with its video decoded ahead of the
+detector workers."""
 
 from __future__ import annotations
 
@@ -12,15 +13,16 @@ from pathlib import Path
 from contracts.errors import UserError
 from contracts.urls import mask_credentials
 from detector.load import Detector
+from events.chalk_marks import ChalkMarkStore
 from events.evidence import EvidenceWriter
 from events.record import Event
 from events.recorder import EventRecorder
 from events.store import EventStore, JsonlWriter
 from events.video import AnnotatedVideo
 from streams.files import open_recorded
-from streams.frames import Frame
+from streams.frames import Frame, SourceError
 from streams.overlap import detect_in_order, prefetch
-from streams.patrol import process_moving_camera
+from streams.patrol import PatrolPipeline
 from streams.pipeline import STAGES, CameraPipeline, change_gate
 from zones.config import CameraConfig, Config, is_file_source
 from zones.geometry import check_in_frame
@@ -74,7 +76,7 @@ def process_recorded(
                 report.error = (f"camera {camera.id!r}: {mask_credentials(camera.source)} is a live source; "
                                 "`streetorder run` reads live cameras")
                 continue
-            run = process_moving_camera if camera.moving else _process_camera
+            run = _process_moving_camera if camera.moving else _process_camera
             try:
                 run(config, camera, out_dir, detector_for(camera), store, jsonl, report, camera.start_time or origin,
                     on_start, on_frame, workers, **({} if camera.moving else {"annotate": annotate}))
@@ -94,15 +96,42 @@ def _process_camera(config, camera, out_dir, detector, store, jsonl, report, ori
     source = open_recorded(str(camera.source), fps, origin, camera.keyframes_only).probe()
     if source.frame_size:
         check_in_frame(camera, *source.frame_size, config_name=str(config.path or "config"))
+    recorder = _recorder(camera, out_dir, store, jsonl)
+    video = AnnotatedVideo(out_dir / "annotated" / f"{camera.id}.mp4", fps, camera) if annotate else None
+    gate = change_gate(camera)
+    _drive(camera, CameraPipeline(config, camera, recorder, video), source, detector, workers, gate, report,
+           recorder, on_start, on_frame)
+
+
+def _process_moving_camera(config, camera, out_dir, detector, store, jsonl, report, origin, on_start, on_frame,
+                           workers=1):
+    """A patrol or drone recording: its chalk marks come from the store and go back to it (``streams.patrol``)."""
+    source = open_recorded(str(camera.source), camera.analysis_fps, origin, camera.keyframes_only).probe()
+    if source.frame_size is None or source.duration is None:
+        raise SourceError(f"camera {camera.id!r}: cannot tell the length and frame size of {camera.source}; a moving "
+                          "camera needs a video file (its frames are matched to the GPS track by time)")
+    recorder = _recorder(camera, out_dir, store, jsonl)
+    marks = ChalkMarkStore(store.path)
+    try:
+        pipeline = PatrolPipeline(config, camera, source.frame_size, source.duration, origin, recorder, marks,
+                                  out_dir)
+        _drive(camera, pipeline, source, detector, workers, None, report, recorder, on_start, on_frame)
+    finally:
+        marks.close()
+
+
+def _recorder(camera, out_dir, store, jsonl) -> EventRecorder:
+    """The camera's recorder, once its names and zones are stored for the reviewers."""
     store.save_camera(camera.id, mask_credentials(camera.source), [z.model_dump() for z in camera.zones],
                       str(out_dir.resolve()), camera.name, camera.location, camera.unit)
-    recorder = EventRecorder(camera.id, EvidenceWriter(out_dir, camera), store, jsonl, where=camera.geo)
-    video = AnnotatedVideo(out_dir / "annotated" / f"{camera.id}.mp4", fps, camera) if annotate else None
-    pipeline = CameraPipeline(config, camera, recorder, video)
+    return EventRecorder(camera.id, EvidenceWriter(out_dir, camera), store, jsonl, where=camera.geo)
+
+
+def _drive(camera, pipeline, source, detector, workers, gate, report, recorder, on_start, on_frame) -> None:
+    """Decode ahead, detect in ``workers`` threads, step the pipeline in frame order; finish it whatever happens."""
     if on_start:
         on_start(camera, source.duration)
     last: Frame | None = None
-    gate = change_gate(camera)
     try:
         for frame, detections in detect_in_order(prefetch(source), detector.detect, workers, gate, report.seconds):
             report.events += pipeline.step(frame, detections, report.seconds)

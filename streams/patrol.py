@@ -17,20 +17,16 @@ from pathlib import Path
 
 import numpy as np
 
-from contracts.urls import mask_credentials
 from detector.appearance import appearance
 from detector.detections import Detections
 from detector.tracking import Tracker
 from events.chalk_marks import ChalkMarkStore
-from events.evidence import EvidenceWriter
 from events.patrol_evidence import PatrolEvidence, draw_map, footer_text
 from events.record import Event, SightingRecord, event_id
 from events.recorder import EventRecorder
 from geo import GroundProjection, MountError, Pose, VideoTrack, read_track, to_local, to_vehicle, trust_range
 from geo.errors import TrackError
-from streams.files import open_recorded
-from streams.frames import Frame, SourceError
-from streams.overlap import detect_in_order, prefetch
+from streams.frames import Frame
 from streams.pipeline import StageClock
 from zones.chalk import ChalkChange, ChalkParams, Sighting
 from zones.config import CameraConfig, Config, ConfigError
@@ -236,37 +232,3 @@ def _trust_range(mount, width: int) -> float:
     except MountError:  # ground_points: no height and pitch to model the error with
         return DEFAULT_TRUST_RANGE_M
 
-
-def process_moving_camera(config: Config, camera: CameraConfig, out_dir: Path, detector, store, jsonl, report,
-                          origin: datetime | None, on_start, on_frame, workers: int = 1) -> None:
-    """``streetorder process`` of one moving camera's recording (see ``streams.batch``): the same progress, the same
-    report, its chalk marks loaded from and saved to the store beside the events."""
-    source = open_recorded(str(camera.source), camera.analysis_fps, origin, camera.keyframes_only).probe()
-    if source.frame_size is None or source.duration is None:
-        raise SourceError(f"camera {camera.id!r}: cannot tell the length and frame size of {camera.source}; a moving "
-                          "camera needs a video file (its frames are matched to the GPS track by time)")
-    store.save_camera(camera.id, mask_credentials(camera.source), [z.model_dump() for z in camera.zones],
-                      str(out_dir.resolve()), camera.name, camera.location, camera.unit)
-    recorder = EventRecorder(camera.id, EvidenceWriter(out_dir, camera), store, jsonl)
-    marks = ChalkMarkStore(store.path)
-    try:
-        pipeline = PatrolPipeline(config, camera, source.frame_size, source.duration, origin, recorder, marks,
-                                  out_dir)
-        if on_start:
-            on_start(camera, source.duration)
-        last: Frame | None = None
-        try:
-            for frame, detections in detect_in_order(prefetch(source), detector.detect, workers, None,
-                                                     report.seconds):
-                report.events += pipeline.step(frame, detections, report.seconds)
-                report.frames += 1
-                report.media_seconds = frame.t
-                last = frame
-                if on_frame:
-                    on_frame(camera, frame)
-        finally:
-            report.events += pipeline.finish(last)
-            report.already_known = recorder.already_known
-            report.inferred = report.frames
-    finally:
-        marks.close()
