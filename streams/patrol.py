@@ -43,7 +43,7 @@ class PatrolPipeline:
                  origin: datetime | None, recorder: EventRecorder, marks: ChalkMarkStore, out_dir: Path):
         self.camera, self.recorder, self.marks = camera, recorder, marks
         self.recording = str(camera.source)
-        self.track = _video_track(camera, duration, origin)
+        self.track = video_track(camera, duration, origin)
         self.clock = _wall_clock(self.track, origin)
         mount = camera.mount.to_mount()
         self.view = GroundProjection(mount, frame_size)
@@ -209,7 +209,9 @@ class PatrolPipeline:
         return self.evidence.write(first.zone_id, mark_id, "map", picture)
 
 
-def _video_track(camera: CameraConfig, duration: float, origin: datetime | None) -> VideoTrack:
+def video_track(camera: CameraConfig, duration: float, origin: datetime | None) -> VideoTrack:
+    """The camera's GPS track on its video's clock, checked to cover the video; a ``ConfigError`` naming the camera
+    and the fix otherwise."""
     try:
         return read_track(camera.gps).for_video(duration, offset_s=camera.gps_offset, video_start=origin)
     except TrackError as exc:

@@ -61,3 +61,12 @@ def test_a_parked_bicycle_keeps_one_place_on_the_map_and_one_pass_warns_nothing(
     assert len(shop_front) >= 1, [(s.class_name, s.t, s.bbox) for s in sightings]
     assert all(s.spread_m <= 1.0 for s in shop_front)  # steady within each track
     assert all(distance_m(a, b) <= 3.0 for a in shop_front for b in shop_front)  # and across them
+
+
+def test_check_says_when_the_gps_track_does_not_cover_the_recording(tmp_path, capsys):
+    write_walk(tmp_path, shared_clip("tokyo_street_walk_handheld.mp4"))
+    short = (tmp_path / "walk.csv").read_text().splitlines()[:6]  # 4 s of track for a 10.6 s video
+    (tmp_path / "walk.csv").write_text("\n".join(short) + "\n")
+    assert main(["check", "--config", str(tmp_path / "walk.yaml")]) == 1
+    out = " ".join(capsys.readouterr().out.split())
+    assert "camera 'tokyo-walk': GPS track" in out and "but the video needs" in out and "gps_offset" in out
