@@ -216,3 +216,12 @@ def test_a_folder_with_fixed_and_patrol_truth_reads_both(tmp_path):
                                                "objects": []}))
     kinds = sorted(type(s).__name__ for s in read_truth(tmp_path / "gt"))
     assert kinds == ["GeoTruthScenario", "TruthScenario"]
+
+
+def test_a_geo_warn_before_the_objects_due_pass_is_a_false_alarm_not_a_duplicate(tmp_path):
+    truth = read_truth(patrol_truth(tmp_path))
+    early = geo_warn(1.0, ts="2026-11-23T08:00:05+08:00")  # pass 1: nothing can be due yet
+    scores = score_events(truth, [early, geo_warn(1.0)])
+    rule = scores.rules["sidewalk_parking"]
+    assert (rule.matched, rule.duplicates, rule.false_alarms) == (1, 0, 1)
+    assert [(o.object_id, o.verdict) for o in scores.outcomes] == [("car-a", "ok"), ("car-a", "false alarm")]
