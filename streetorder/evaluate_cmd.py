@@ -98,7 +98,7 @@ def run_make(args: argparse.Namespace, console: Console) -> int:
     try:
         by_name([n for n in args.only or [] if n not in PATROL_SCENARIOS] or None)  # unknown names: refused early
     except ValueError as exc:
-        raise ConfigError(str(exc)) from None
+        raise ConfigError(f"{exc}, {', '.join(PATROL_SCENARIOS)}") from None
     detector = load_detector(args.model)
 
     def done(scenario, truth) -> None:
