@@ -1,7 +1,7 @@
 """One moving camera's recording through the stages (``kind: vehicle`` or ``drone``)::
 
-    source -> Frame -> detector.detect -> Tracker.update -> GPS pose at the frame's t -> each track's ground point
-           -> the map (geo) -> PassWatch.update (sightings, spot views) -> ChalkBook -> events with evidence
+    source -> Frame -> detector.detect -> GPS pose at the frame's t -> each box's ground contact -> the map (geo)
+           -> MapTracker.update (ids by place) -> PassWatch.update (sightings, spot views) -> ChalkBook -> events
 
 A moving camera cannot watch a spot for minutes, so its dwell rule is digital chalking (``zones.chalk``): the
 marks are kept in the store between runs, so each recording of a patrol is one ``process`` run into the same
@@ -19,7 +19,6 @@ import numpy as np
 
 from detector.appearance import appearance
 from detector.detections import Detections
-from detector.tracking import Tracker
 from events.chalk_marks import ChalkMarkStore
 from events.patrol_evidence import PatrolEvidence, draw_map, footer_text
 from events.record import Event, SightingRecord, event_id
@@ -30,7 +29,7 @@ from streams.frames import Frame
 from streams.pipeline import StageClock
 from zones.chalk import ChalkChange, ChalkParams, Sighting
 from zones.config import CameraConfig, Config, ConfigError
-from zones.patrol import GeoZones, PassWatch, Placement
+from zones.patrol import GeoZones, MapTracker, PassWatch, Placement
 
 COVER_MARGIN = 0.05  # a box covers a ground pixel this share of its height below its bottom edge too
 DEFAULT_TRUST_RANGE_M = 16.0  # a ground_points mount has no error model: the default mount's figure
@@ -48,7 +47,7 @@ class PatrolPipeline:
         mount = camera.mount.to_mount()
         self.view = GroundProjection(mount, frame_size)
         self.trust = camera.patrol.trust_range or _trust_range(mount, frame_size[0])
-        self.tracker = Tracker(camera.analysis_fps)
+        self.tracker = MapTracker(link_radius=camera.patrol.match_radius)
         frame = self.track.track.frame
         self.zones = GeoZones(camera.zones, frame, config.rules)
         params = ChalkParams(match_radius=camera.patrol.match_radius, forget_after=camera.patrol.forget_after)
@@ -63,14 +62,15 @@ class PatrolPipeline:
     def step(self, frame: Frame, detections: Detections, seconds: dict[str, float] | None = None) -> list[Event]:
         clock = StageClock(seconds)
         pose = self.track.pose_at(frame.t)
-        tracked = self.tracker.update(detections, frame.t)
+        placements = self._place(detections, pose, frame.image) if pose is not None else []
+        placements = self.tracker.update(placements, frame.t)
         clock.lap("track")
-        placements = self._place(tracked, pose, frame.image) if pose is not None else []
         if pose is not None:
             self.path.append((pose.x, pose.y))
+            standing = to_local(self.view.to_ground(_ground_contacts(detections)), pose)  # NaN above the horizon
 
         def spot(x: float, y: float):
-            return None if pose is None else self._spot(x, y, pose, detections)
+            return None if pose is None else self._spot(x, y, pose, detections, standing)
 
         changes, best_now, empty_now = self.watch.update(frame.t, placements, spot)
         for track_id in best_now:
@@ -88,33 +88,34 @@ class PatrolPipeline:
         self.marks.save(self.camera.id, self.book)
         return events
 
-    def _place(self, tracked: Detections, pose: Pose, image: np.ndarray) -> list[Placement]:
-        """Tracked detections on the map: their ground contact, within the trusted range, outside ignore zones."""
-        confirmed = tracked[tracked.tracker_id >= 0]
-        if not len(confirmed):
+    def _place(self, detections: Detections, pose: Pose, image: np.ndarray) -> list[Placement]:
+        """Detections on the map: their ground contact, within the trusted range, outside ignore zones (track ids
+        come from the map tracker after this)."""
+        if not len(detections):
             return []
-        x1, _, x2, y2 = confirmed.xyxy.T
-        ground = self.view.to_ground(np.column_stack([(x1 + x2) / 2, y2]))
+        x1, _, x2, y2 = detections.xyxy.T
+        ground = self.view.to_ground(_ground_contacts(detections))
         corners = [self.view.to_ground(np.column_stack([x, y2])) for x in (x1, x2)]
         placed = []
         ranges = self.view.ranges(ground)
         local = to_local(ground, pose)
         lon, lat = self.track.track.frame.to_lonlat(local[:, 0], local[:, 1])
-        for i in range(len(confirmed)):
+        for i in range(len(detections)):
             if not ranges[i] <= self.trust or self.zones.ignored(*local[i]):  # NaN (above the horizon) too
                 continue
             width = float(np.hypot(*(corners[1][i] - corners[0][i])))
-            xyxy = tuple(float(v) for v in confirmed.xyxy[i])
-            placed.append(Placement(int(confirmed.tracker_id[i]), str(confirmed.class_name[i]),
-                                    str(confirmed.category[i]), xyxy, float(confirmed.confidence[i]),
+            xyxy = tuple(float(v) for v in detections.xyxy[i])
+            placed.append(Placement(-1, str(detections.class_name[i]),
+                                    str(detections.category[i]), xyxy, float(detections.confidence[i]),
                                     (float(local[i, 0]), float(local[i, 1])), (float(lon[i]), float(lat[i])),
                                     width if math.isfinite(width) else None,
-                                    appearance(image, confirmed.xyxy[i])))
+                                    appearance(image, detections.xyxy[i])))
         return placed
 
-    def _spot(self, x: float, y: float, pose: Pose, detections: Detections):
+    def _spot(self, x: float, y: float, pose: Pose, detections: Detections, standing: np.ndarray):
         """Whether the map point ``x, y`` is in view on this frame: None (not in the trusted footprint), "hidden"
-        (a box covers its pixel: the object itself or something in front of it) or "seen" (clear ground)."""
+        (something stands within the match distance of it, as placed this pass, or a box covers its pixel: a bus in
+        front of it) or "seen" (clear ground). The match distance allows for this pass's GPS error."""
         ground = to_vehicle([[x, y]], pose)
         if not self.view.ranges(ground)[0] <= self.trust:
             return None
@@ -122,6 +123,10 @@ class PatrolPipeline:
         width, height = self.view.image_size
         if not (0 <= u < width and 0 <= v < height):  # NaN too: behind the camera
             return None
+        near = self.camera.patrol.match_radius + self.camera.patrol.gps_error
+        with np.errstate(invalid="ignore"):
+            if (np.hypot(standing[:, 0] - x, standing[:, 1] - y) <= near).any():
+                return "hidden"
         boxes = detections.xyxy
         low = boxes[:, 3] + COVER_MARGIN * (boxes[:, 3] - boxes[:, 1])
         covered = (boxes[:, 0] <= u) & (u <= boxes[:, 2]) & (boxes[:, 1] <= v) & (v <= low)
@@ -207,6 +212,12 @@ class PatrolPipeline:
         outlines = {z.id: (self.zones.outlines[z.id], z.type) for z in self.camera.zones}
         picture = draw_map(outlines, np.asarray(self.path), points, f"{self.camera.id} {first.zone_id} {mark_id}")
         return self.evidence.write(first.zone_id, mark_id, "map", picture)
+
+
+def _ground_contacts(detections: Detections) -> np.ndarray:
+    """The bottom centre of each box (N, 2): where it touches the ground."""
+    x1, _, x2, y2 = detections.xyxy.reshape(-1, 4).T
+    return np.column_stack([(x1 + x2) / 2, y2])
 
 
 def video_track(camera: CameraConfig, duration: float, origin: datetime | None) -> VideoTrack:

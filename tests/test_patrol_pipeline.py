@@ -3,6 +3,7 @@ three passes (three recordings, one store), and the chalk marks do what DESIGN.m
 
 from __future__ import annotations
 
+import sys
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
@@ -33,16 +34,16 @@ def lonlat(x: float, y: float) -> list[float]:
     return [round(float(lon), 8), round(float(lat), 8)]
 
 
-def write_track(path, start: datetime) -> None:
+def write_track(path, start: datetime, bias_north: float = 0.0) -> None:
     rows = ["time,lat,lon,heading,speed"]
     for second in range(-3, int(DURATION) + 4):
-        lon, lat = lonlat(SPEED * second, 0.0)
+        lon, lat = lonlat(SPEED * second, bias_north)
         rows.append(f"{(start + timedelta(seconds=second)).isoformat()},{lat},{lon},90,{SPEED}")
     path.write_text("\n".join(rows) + "\n")
 
 
-def config_for(tmp_path, name: str, start: datetime):
-    write_track(tmp_path / f"{name}.csv", start)
+def config_for(tmp_path, name: str, start: datetime, bias_north: float = 0.0):
+    write_track(tmp_path / f"{name}.csv", start, bias_north)
     pavement = [lonlat(20, -8), lonlat(170, -8), lonlat(170, -3), lonlat(20, -3)]
     return parse_config({"analysis_fps": FPS, "cameras": [{
         "id": "patrol-07", "kind": "vehicle", "source": f"{name}.mp4", "gps": f"{name}.csv", "mount": MOUNT,
@@ -72,9 +73,11 @@ def boxes_in_view(cars: list[tuple[float, float]], pose_x: float, view: GroundPr
                                   [n for _, n in found], ["vehicle"] * len(found))
 
 
-def drive(tmp_path, name: str, start: datetime, cars: list[tuple[float, float]], bus_at: float | None = None):
-    """One recording of the pass: its events, through a store shared by every pass."""
-    config = config_for(tmp_path, name, start)
+def drive(tmp_path, name: str, start: datetime, cars: list[tuple[float, float]], bus_at: float | None = None,
+          bias_north: float = 0.0):
+    """One recording of the pass (its GPS ``bias_north`` metres off): its events, through a store shared by every
+    pass."""
+    config = config_for(tmp_path, name, start, bias_north)
     camera = config.cameras[0]
     store = EventStore(tmp_path / "out" / "events.db")
     jsonl = JsonlWriter(tmp_path / "out" / "events.jsonl")
@@ -158,3 +161,19 @@ def test_a_car_driving_along_the_pavement_is_no_sighting(tmp_path):
         pipeline.step(Frame(image, t, i), boxes_in_view([(SPEED * t + 4.0 + 1.5 * t, -5.5)], SPEED * t, view, None))
     pipeline.finish(None)
     assert not marks.load("patrol-07", pipeline.book.params).marks
+
+
+def test_gps_off_by_a_metre_and_a_half_between_passes_still_matches_and_never_clears_a_car_that_is_there(tmp_path):
+    drive(tmp_path, "pass-1", T0, [STAYS])
+    (warn,) = drive(tmp_path, "pass-2", T0 + timedelta(minutes=10), [STAYS], bias_north=1.5)
+    assert warn.type == "warn"
+    assert drive(tmp_path, "pass-3", T0 + timedelta(minutes=20), [STAYS], bias_north=-1.5) == []
+
+
+def test_a_slow_analysis_rate_still_links_a_parked_car_across_frames(tmp_path, monkeypatch):
+    """At 2 frames a second a parked car jumps hundreds of pixels between frames; on the map it stays put."""
+    monkeypatch.setattr(sys.modules[__name__], "FPS", 2.0)
+    monkeypatch.setattr(sys.modules[__name__], "SPEED", 6.0)  # 3 m a frame: the pixel tracker lost it (issue 11)
+    drive(tmp_path, "pass-1", T0, [STAYS])
+    (warn,) = drive(tmp_path, "pass-2", T0 + timedelta(minutes=10), [STAYS])
+    assert warn.type == "warn"

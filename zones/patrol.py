@@ -22,7 +22,7 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Literal
 
@@ -54,6 +54,44 @@ class Placement:
     lonlat: tuple[float, float]
     width_m: float | None = None
     look: np.ndarray | None = field(default=None, compare=False)
+
+
+class MapTracker:
+    """Track ids by place on the map: a moving camera sweeps a parked car across the picture hundreds of pixels a
+    frame, but on the ground it stays put. Each placement joins the nearest track of its category last placed within
+    ``link_radius`` metres (and ``keep_s`` seconds), else starts a new one; moving objects keep starting new tracks,
+    which never stand still long enough to become sightings.
+
+    >>> tracker = MapTracker(link_radius=2.5)
+    >>> car = Placement(-1, "car", "vehicle", (0, 0, 10, 10), 0.9, (10.0, 5.0), (120.67, 28.0))
+    >>> [p.track_id for p in tracker.update([car], 0.0)], [p.track_id for p in tracker.update([car], 0.2)]
+    ([1], [1])
+    """
+
+    def __init__(self, link_radius: float = 2.5, keep_s: float = 2.0):
+        self.link_radius, self.keep_s = link_radius, keep_s
+        self._tracks: dict[int, tuple[float, float, float, str]] = {}  # id -> x, y, last t, category
+        self._next_id = 1
+
+    def update(self, placements: list[Placement], t: float) -> list[Placement]:
+        self._tracks = {k: v for k, v in self._tracks.items() if t - v[2] <= self.keep_s}
+        pairs = sorted((float(np.hypot(p.xy[0] - x, p.xy[1] - y)), i, k)
+                       for i, p in enumerate(placements) for k, (x, y, _, category) in self._tracks.items()
+                       if category == p.category)
+        given: dict[int, int] = {}
+        taken: set[int] = set()
+        for distance, i, k in pairs:  # nearest first, each track and placement once
+            if distance <= self.link_radius and i not in given and k not in taken:
+                given[i] = k
+                taken.add(k)
+        linked = []
+        for i, p in enumerate(placements):
+            if i not in given:
+                given[i] = self._next_id
+                self._next_id += 1
+            self._tracks[given[i]] = (*p.xy, t, p.category)
+            linked.append(replace(p, track_id=given[i]))
+        return linked
 
 
 class GeoZones:
