@@ -27,10 +27,11 @@ from pydantic import (
 )
 
 from contracts.errors import UserError
-from contracts.names import ID_PATTERN, ZONE_TYPES, Backend, CameraKind, ZoneType
+from contracts.names import ID_PATTERN, ZONE_TYPES, CameraKind, ZoneType
 from zones.config_enforcement import EnforcementSettings, PlateSettings
 from zones.config_errors import YamlLines, describe
 from zones.config_geo import MountSettings, PatrolSettings, StrictModel, check_geo_polygon, check_simple_polygon
+from zones.config_sections import DetectSettings, LiveSettings, RestingSettings, RuleSettings
 from zones.schedule import DAYS, ActiveWindow, Schedule, Seconds, SignedSeconds
 
 
@@ -137,57 +138,6 @@ class ZoneConfig(DwellSettings):
             raise ValueError("give the zone either polygon (pixels, fixed cameras) or geo_polygon ([lon, lat], "
                              "moving cameras)" + (", not both" if self.polygon is not None else ""))
         return self
-
-
-class DetectSettings(StrictModel):
-    model: str = Field("yolo11n", description="A model name on the model search path (STREETORDER_MODEL_PATH, "
-                                              "then models/), or a path to a .pt / .onnx file.")
-    backend: Backend = Field("onnxruntime", description="Inference backend: onnxruntime, ultralytics (any format "
-                                                        "it loads) or openvino (pip install '.[openvino]').")
-    confidence: float = Field(0.25, gt=0, lt=1, description="Detections scoring below this are dropped (0 to 1).")
-    iou: float = Field(0.7, gt=0, le=1, description="Non-maximum suppression overlap (0 to 1), as Ultralytics'.")
-    imgsz: int = Field(640, ge=64, le=4096, description="Model input size in pixels (long side); `streetorder "
-                                                        "models sizes` recommends one per camera.")
-    # speed settings (issue 6; their accuracy cost is in docs/PERFORMANCE.md)
-    letterbox: Literal["square", "rect"] = Field(
-        "square", description="square: a 640x640 input; rect: the frame's aspect (640x384 for 16:9), 40 % less "
-                              "work.")
-    skip_unchanged: bool = Field(False, description="Reuse the last detections on frames where nothing changed in "
-                                                    "or above the zones.")
-    reconfirm_every: Seconds = Field(5.0, gt=0, description="With skip_unchanged, run the detector at least this "
-                                                            "often (keep it below resting.rest_window).")
-
-
-class RestingSettings(StrictModel):
-    """How the resting-object memory decides that something has come to rest (see ``detector.resting``)."""
-
-    rest_window: Seconds = Field(5.0, description="How long an object must stay put to count as resting.")
-    radius: float = Field(0.15, gt=0, le=1, description="... within this share of its box's smaller side (0 to 1).")
-    max_gap: Seconds = Field(120.0, description="Missed detections, occlusions and video gaps shorter than this do "
-                                                "not restart a timer; longer ones end every timer.")
-
-
-class RuleSettings(StrictModel):
-    sidewalk_parking: list[str] = Field(["vehicle"], description="Categories that count as sidewalk parking; add "
-                                                                 "two_wheeler to count motorcycles.")
-    misparked_bike: list[str] = Field(["bicycle"], description="Categories that count as misparked bikes outside "
-                                                               "every bike_parking zone.")
-    vending_linger: Seconds = Field(15.0, description="A person staying this long by a vending set-up attends it "
-                                                      "(passers-by do not count).")
-
-
-class LiveSettings(StrictModel):
-    """How ``streetorder run`` reads live cameras (see ``streams.live``)."""
-
-    transport: Literal["tcp", "udp"] = Field("tcp", description="RTSP transport; tcp survives lossy networks and "
-                                                                "NAT.")
-    open_timeout: Seconds = Field(10.0, gt=0, description="A camera that does not answer within this is offline.")
-    stall_timeout: Seconds = Field(10.0, gt=0, description="A connected stream sending no frame this long is "
-                                                           "reconnected (the watchdog).")
-    reconnect_min: Seconds = Field(1.0, gt=0, description="First retry delay; doubled after each failure ...")
-    reconnect_max: Seconds = Field(60.0, gt=0, description="... up to this, with random jitter.")
-    save_every: Seconds = Field(5.0, gt=0, description="How often resting objects and timers are saved (and always "
-                                                       "on shutdown), so a restart goes on where it stopped.")
 
 
 class CameraConfig(DwellSettings):
