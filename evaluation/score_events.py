@@ -245,17 +245,22 @@ def _owner(scenario: TruthScenario, event: Event, min_iou: float) -> TruthObject
 def _clear_outcome(scenario: TruthScenario, obj: TruthObject, warn: Event, clears: list[Event],
                    score: RuleScore) -> Outcome:
     clear = next((c for c in clears if c.zone_id == warn.zone_id and c.object_id == warn.object_id), None)
-    verdict = "ok"
-    if obj.clear is not None and clear is None:
+    clear_t = clear.t if clear else None
+    return Outcome(scenario.name, obj.id, obj.rule, obj.warn, warn.t, obj.clear, clear_t,
+                   _clear_verdict(obj.clear, clear_t, score), warn.event_id)
+
+
+def _clear_verdict(expected: float | None, found: float | None, score: RuleScore) -> str:
+    """Count a warned object's clear (expected at ``expected``, found at ``found``; None: none) into ``score``."""
+    if expected is not None and found is None:
         score.missed_clears += 1
-        verdict = "missed clear"
-    elif obj.clear is None and clear is not None:
+        return "missed clear"
+    if expected is None and found is not None:
         score.spurious_clears += 1
-        verdict = "spurious clear"
-    elif clear is not None:
-        score.clear_errors.append(clear.t - obj.clear)
-    return Outcome(scenario.name, obj.id, obj.rule, obj.warn, warn.t, obj.clear, clear.t if clear else None,
-                   verdict, warn.event_id)
+        return "spurious clear"
+    if found is not None:
+        score.clear_errors.append(found - expected)
+    return "ok"
 
 
 def _iou(a, b) -> float:
@@ -349,14 +354,6 @@ def _geo_clear_outcome(scenario: GeoTruthScenario, obj: GeoTruthObject, warn: _P
                        score: RuleScore) -> Outcome:
     clear = next((c for c in clears if c.event.zone_id == warn.event.zone_id
                   and c.event.object_id == warn.event.object_id), None)
-    verdict = "ok"
-    if obj.clear is not None and clear is None:
-        score.missed_clears += 1
-        verdict = "missed clear"
-    elif obj.clear is None and clear is not None:
-        score.spurious_clears += 1
-        verdict = "spurious clear"
-    elif clear is not None:
-        score.clear_errors.append(clear.t - obj.clear)
-    return Outcome(scenario.name, obj.id, obj.rule, obj.warn, warn.t, obj.clear, clear.t if clear else None,
-                   verdict, warn.event.event_id)
+    clear_t = clear.t if clear else None
+    return Outcome(scenario.name, obj.id, obj.rule, obj.warn, warn.t, obj.clear, clear_t,
+                   _clear_verdict(obj.clear, clear_t, score), warn.event.event_id)
