@@ -73,8 +73,11 @@ def boxes_in_view(cars: list[tuple[float, float]], pose_x: float, view: GroundPr
                                   [n for _, n in found], ["vehicle"] * len(found))
 
 
+PAVING = np.random.default_rng(7).integers(0, 255, (SIZE[1], SIZE[0], 3), dtype=np.uint8)  # ground with detail
+
+
 def drive(tmp_path, name: str, start: datetime, cars: list[tuple[float, float]], bus_at: float | None = None,
-          bias_north: float = 0.0):
+          bias_north: float = 0.0, image: np.ndarray = PAVING):
     """One recording of the pass (its GPS ``bias_north`` metres off): its events, through a store shared by every
     pass."""
     config = config_for(tmp_path, name, start, bias_north)
@@ -85,7 +88,6 @@ def drive(tmp_path, name: str, start: datetime, cars: list[tuple[float, float]],
     recorder = EventRecorder(camera.id, EvidenceWriter(tmp_path / "out", camera), store, jsonl)
     pipeline = PatrolPipeline(config, camera, SIZE, DURATION, camera.start_time, recorder, marks, tmp_path / "out")
     view = GroundProjection(camera.mount.to_mount(), SIZE)
-    image = np.full((SIZE[1], SIZE[0], 3), 90, np.uint8)
     events, frame = [], None
     for i in range(int(DURATION * FPS)):
         t = i / FPS
@@ -177,3 +179,12 @@ def test_a_slow_analysis_rate_still_links_a_parked_car_across_frames(tmp_path, m
     drive(tmp_path, "pass-1", T0, [STAYS])
     (warn,) = drive(tmp_path, "pass-2", T0 + timedelta(minutes=10), [STAYS])
     assert warn.type == "warn"
+
+
+def test_a_spot_behind_something_the_detector_missed_is_not_seen_empty(tmp_path):
+    """A bus filling the frame that the detector does not find leaves a blank, detail-less picture: hidden."""
+    drive(tmp_path, "pass-1", T0, [STAYS])
+    blank = np.full((SIZE[1], SIZE[0], 3), 90, np.uint8)
+    assert drive(tmp_path, "pass-2", T0 + timedelta(minutes=5), [], image=blank) == []
+    (warn,) = drive(tmp_path, "pass-3", T0 + timedelta(minutes=10), [STAYS])
+    assert warn.type == "warn" and warn.dwell_s == pytest.approx(600.0, abs=0.5)
