@@ -51,6 +51,7 @@ class RuleScore:
     spurious_clears: int = 0
     warn_errors: list[float] = field(default_factory=list)
     clear_errors: list[float] = field(default_factory=list)
+    position_errors: list[float] = field(default_factory=list)  # metres, matched warns of moving cameras
     camera_hours: float = 0.0
 
     @property
@@ -82,6 +83,7 @@ class RuleScore:
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.warn_errors += other.warn_errors
         self.clear_errors += other.clear_errors
+        self.position_errors += other.position_errors
 
     def summary(self) -> dict:
         return {
@@ -92,6 +94,8 @@ class RuleScore:
             "duplicates": self.duplicates, "false_alarms": self.false_alarms,
             "false_alarms_per_camera_hour": self.false_alarms_per_hour,
             "missed_clears": self.missed_clears, "spurious_clears": self.spurious_clears,
+            "position_error_median": median(self.position_errors),
+            "position_error_p95": percentile(self.position_errors, 95),
         }
 
 
@@ -130,6 +134,10 @@ class EventScores:
 
 def median(values: list[float]) -> float | None:
     return float(np.median(values)) if values else None
+
+
+def percentile(values: list[float], q: float) -> float | None:
+    return float(np.percentile(values, q)) if values else None
 
 
 def worst(values: list[float]) -> float | None:
@@ -320,6 +328,7 @@ def _score_geo_camera(scenario: GeoTruthScenario, events: list[Event], scores: d
             continue
         score.matched += 1
         score.warn_errors.append(where[id(event)].t - obj.warn)
+        score.position_errors.append(_distance(obj, where[id(event)]))
         outcomes.append(_geo_clear_outcome(scenario, obj, where[id(event)], clears, score))
     matched = {id(e) for e in pairs.values()}
     for event, spot in zip(warns, placed, strict=True):

@@ -156,6 +156,11 @@ def print_event_scores(console: Console, scores: EventScores, outcomes: bool = F
         for row in outcome_rows(scores):
             detail.add_row(*row)
         console.print(detail)
+    where = scores.overall.summary()
+    if where["position_error_median"] is not None:
+        console.print(f"Position of matched patrol warns against ground truth: median "
+                      f"{where['position_error_median']:.2f} m, 95th percentile {where['position_error_p95']:.2f} m "
+                      f"({len(scores.overall.position_errors)} warns)")
     if scores.ignored_events:
         console.print(f"{scores.ignored_events} event(s) on cameras without ground truth were ignored.")
 

@@ -191,6 +191,8 @@ def test_a_geo_warn_within_5_m_and_60_s_matches(tmp_path):
     rule = scores.rules["sidewalk_parking"]
     assert (rule.expected, rule.matched, rule.false_alarms) == (1, 1, 0)
     assert rule.warn_errors == [20.0]
+    assert rule.position_errors == [pytest.approx(3.0, abs=1e-6)]  # how far the warn was placed from the car
+    assert scores.overall.summary()["position_error_p95"] == pytest.approx(3.0, abs=1e-6)
     assert scores.camera_hours == pytest.approx(60.0 / 3600)
 
 
