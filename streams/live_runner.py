@@ -28,6 +28,7 @@ from detector.change import ChangeGate
 from detector.detections import Detections
 from detector.load import Detector
 from events.evidence import EvidenceWriter
+from events.purge import DailyPurge, Purge
 from events.record import Event
 from events.recorder import EventRecorder
 from events.store import EventStore, JsonlWriter
@@ -131,6 +132,7 @@ class LiveRunner:
         self._started = time.monotonic()
         self._heartbeat = time.monotonic()
         self._stopping = False
+        self.purge = daily_purge(config, store)
 
     # -- start, run, stop -----------------------------------------------------------------------------------
 
@@ -158,6 +160,8 @@ class LiveRunner:
                     self._analyse(batch)
                 else:
                     self._wake.wait(self._idle_wait(deadline))
+                if self.purge is not None:
+                    self.purge.tick()  # one short batch a turn, when due
                 if time.monotonic() - last_save >= self.config.live.save_every:
                     self.save()
                     last_save = time.monotonic()
@@ -186,6 +190,8 @@ class LiveRunner:
             self._pool.shutdown(wait=True)
         if self._jsonl is not None:
             self._jsonl.close()
+        if self.purge is not None:
+            self.purge.close()
 
     # -- health ---------------------------------------------------------------------------------------------
 
@@ -322,6 +328,14 @@ class LiveRunner:
     def _status_changed(self, source: LiveSource, status: CameraStatus) -> None:
         level = logging.WARNING if status.state == "offline" else logging.INFO
         log.log(level, "camera %s (%s): %s: %s", source.name, source.display, status.state, status.reason)
+
+
+def daily_purge(config: Config, store: EventStore) -> DailyPurge | None:
+    """The retention purge of ``store``, at start and daily (None: ``enforcement.retention`` is null)."""
+    retention = config.enforcement.retention
+    if retention is None or store.path == ":memory:":
+        return None
+    return DailyPurge(lambda: Purge(store.path, retention))
 
 
 def _timed_detect(detector: Detector, image) -> tuple[Detections, float]:

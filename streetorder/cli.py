@@ -9,10 +9,20 @@ from rich.console import Console
 
 from contracts.errors import UserError
 from contracts.urls import mask_credentials
-from streetorder import bench_cmd, check_cmd, docs_cmd, evaluate_cmd, models_cmd, process_cmd, review_cmd, run_cmd
+from streetorder import (
+    bench_cmd,
+    check_cmd,
+    docs_cmd,
+    evaluate_cmd,
+    models_cmd,
+    process_cmd,
+    purge_cmd,
+    review_cmd,
+    run_cmd,
+)
 from streetorder.logs import setup_logging
 
-COMMANDS = (process_cmd, run_cmd, check_cmd, review_cmd, bench_cmd, evaluate_cmd, models_cmd, docs_cmd)
+COMMANDS = (process_cmd, run_cmd, check_cmd, review_cmd, purge_cmd, bench_cmd, evaluate_cmd, models_cmd, docs_cmd)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -90,6 +90,11 @@ class EnforcementSettings(StrictModel):
                                               "action 'exempt' (their offence is still counted and written).")
     permits: list[Permit] = Field([], description="Plates allowed on some days (see enforcement.permits[]): "
                                                   "their warns on those days get action 'exempt'.")
+    retention: Seconds | None = Field(30 * 86400.0, gt=0, description="Plates are personal data: after this "
+                                      "long, the evidence photos (plate crops included) and the plate of every "
+                                      "event no reviewer confirmed are purged (`streetorder purge`, and daily in "
+                                      "`streetorder run`); the event row stays, blanked. null: kept for ever. "
+                                      "events.jsonl is not rewritten (see docs/PLATES.md).")
 
     @field_validator("exempt")
     @classmethod
