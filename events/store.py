@@ -148,15 +148,20 @@ class EventStore:
     def earlier_warns(self, plate: str, since: datetime, before: datetime, event_id: str | None = None) -> int:
         """Warns of ``plate`` (every camera) at ``since`` or later and before ``before``, not counting ``event_id``
         (the warn being graded) nor warns a reviewer rejected (``review_cases``, when the review app made it;
-        pending and unreviewed ones count). An event's time is its ``ts``, else when it was stored."""
-        rejected = ""
+        pending and unreviewed ones count). A reviewer's plate correction (``review_plate_corrections``) replaces
+        the event's read. An event's time is its ``ts``, else when it was stored."""
+        rejected, matches, params = "", "plate = ?", (plate,)
         with self._lock:
-            if self._db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'review_cases'"
-                                ).fetchone():
+            tables = {r[0] for r in self._db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            if "review_cases" in tables:
                 rejected = (" AND event_id NOT IN (SELECT event_id FROM review_cases WHERE status = 'rejected' "
                             "AND type = 'warn')")
-            rows = self._db.execute("SELECT event_id, coalesce(ts, recorded_at) FROM events WHERE plate = ? AND "
-                                    f"type = 'warn'{rejected}", (plate,)).fetchall()
+            if "review_plate_corrections" in tables:
+                matches = ("(plate = ? AND event_id NOT IN (SELECT event_id FROM review_plate_corrections) OR "
+                           "event_id IN (SELECT event_id FROM review_plate_corrections WHERE plate = ?))")
+                params = (plate, plate)
+            rows = self._db.execute(f"SELECT event_id, coalesce(ts, recorded_at) FROM events WHERE {matches} AND "
+                                    f"type = 'warn'{rejected}", params).fetchall()
         return sum(1 for other, when in rows if other != event_id and since <= store_time(when) < before)
 
     def save_camera(self, camera_id: str, source: str, zones: list[dict[str, Any]], evidence_root: str,

@@ -19,24 +19,28 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException
 
-from review import routes_admin, routes_auth, routes_cases
+from review import routes_admin, routes_auth, routes_cases, routes_plates
 from review.cases import FilterError
 from review.db import Database
+from review.plates import PlateRules, Plates
 from review.verdicts import VerdictError
 from review.web import CsrfRefused, NotAllowed, NotSignedIn, Services, is_api, render
 from review.zone_editor import ZoneFile
 
-ROUTERS = (routes_auth.router, routes_cases.router, routes_admin.router)
+ROUTERS = (routes_auth.router, routes_cases.router, routes_admin.router, routes_plates.router)
 UNSAFE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
 CSP = ("default-src 'self'; img-src 'self' data: blob:; style-src 'self'; script-src 'self'; object-src 'none'; "
        "base-uri 'none'; frame-ancestors 'none'; form-action 'self'")
 
 
-def create_app(db_path: str | Path, zone_file: ZoneFile | None = None, secure_cookies: bool = False) -> FastAPI:
-    """The app over the event store ``db_path``; ``zone_file`` (the config YAML) enables the zone editor."""
+def create_app(db_path: str | Path, zone_file: ZoneFile | None = None, secure_cookies: bool = False,
+               plate_rules: PlateRules | None = None) -> FastAPI:
+    """The app over the event store ``db_path``; ``zone_file`` (the config YAML) enables the zone editor,
+    ``plate_rules`` (the plate grammar and the ladder) plate corrections and offences counted with them."""
     services = Services(Database(db_path), zone_file, secure_cookies)
     app = FastAPI(title="streetorder review", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.services = services
+    app.state.plates = Plates(services.db, plate_rules)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
     for router in ROUTERS:
         app.include_router(router)

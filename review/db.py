@@ -92,6 +92,13 @@ CREATE TABLE IF NOT EXISTS review_login_failures (
 );
 CREATE INDEX IF NOT EXISTS review_login_failures_by_user ON review_login_failures (user_name, at);
 CREATE INDEX IF NOT EXISTS review_login_failures_by_ip ON review_login_failures (ip, at);
+CREATE TABLE IF NOT EXISTS review_plate_corrections (  -- a reviewer's reading of a misread plate; the event row
+    event_id     TEXT PRIMARY KEY,                     -- stays as the camera read it, the audit keeps each change
+    plate        TEXT NOT NULL,
+    user_id      INTEGER NOT NULL REFERENCES review_users (user_id),
+    corrected_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS review_plate_corrections_by_plate ON review_plate_corrections (plate);
 """
 
 

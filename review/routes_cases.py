@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field
 from review.cases import Case, QueueFilter
 from review.evidence import EvidenceRefused, resolve_evidence
 from review.patrol import event_position, evidence_url, patrol_view
+from review.routes_plates import plates
 from review.verdicts import MAX_NOTE
 from review.web import CsrfForm, CsrfHeader, SignedIn, client_ip, render, services, signed_in
 
@@ -55,7 +56,8 @@ def event_page(request: Request, event_id: str, session: SignedIn) -> Response:
         verdicts=verdicts, mine=next((v for v in verdicts if v.user_name == session.user.name), None),
         history=app.verdicts.audit(event_id=event_id, limit=50), related=app.cases.same_object(case.event),
         saved=request.query_params.get("saved"), saved_choice=request.query_params.get("choice"),
-        patrol=patrol, where=event_position(case.event), photos=_photos(case, shown=patrol.photos if patrol else set()))
+        patrol=patrol, where=event_position(case.event), photos=_photos(case, shown=patrol.photos if patrol else set()),
+        plate=plates(request).read(case.event), plate_saved=request.query_params.get("plate_saved"))
 
 
 @router.post("/verdicts")

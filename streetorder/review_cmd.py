@@ -15,6 +15,7 @@ from contracts.errors import UserError
 from review.accounts import ROLES, Accounts
 from review.db import Database
 from review.export import DatasetExport
+from review.plates import PlateRules
 
 PASSWORD_ENV = "STREETORDER_PASSWORD"
 
@@ -62,7 +63,7 @@ def serve_app(args: argparse.Namespace, console: Console) -> int:
 
     def app_with_zone_editor():
         zone_file = ZoneFile(args.config, PipelineConfigRules()) if args.config else None
-        return create_app(args.db, zone_file, args.secure_cookies)
+        return create_app(args.db, zone_file, args.secure_cookies, plate_rules(args.config))
 
     app = _refusing(console, app_with_zone_editor)
     if app is None:
@@ -79,6 +80,22 @@ def serve_app(args: argparse.Namespace, console: Console) -> int:
     uvicorn.run(app, host=args.host, port=args.port, proxy_headers=bool(args.proxy),
                 forwarded_allow_ips=args.proxy or "", server_header=False, log_level="info")
     return 0
+
+
+def plate_rules(config_path: Path | None) -> PlateRules:
+    """The plate grammar (``plates.pattern``, else China's) and the ladder (``enforcement:``) of the config, or the
+    defaults without one: what the review app validates corrections and counts offences with."""
+    from plates.grammar import grammar_for
+    from zones.config import load_config
+    from zones.config_enforcement import EXEMPT_ACTION, EnforcementSettings
+
+    config = load_config(config_path) if config_path else None
+    enforcement = config.enforcement if config else EnforcementSettings()
+
+    def action(plate: str, offence: int, day) -> str:
+        return EXEMPT_ACTION if enforcement.is_exempt(plate, day) else enforcement.action(offence)
+
+    return PlateRules(grammar_for(config.plates.pattern if config else None).normalise, enforcement.lookback, action)
 
 
 def add_user(args: argparse.Namespace, console: Console) -> int:

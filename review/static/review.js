@@ -38,6 +38,7 @@
     ArrowLeft: function () { follow('a[rel="prev"]'); },
     q: function () { follow('a[data-key="q"]'); },
     n: function () { var note = document.querySelector('input[name="note"]'); if (note) note.focus(); },
+    p: function () { var plate = document.querySelector('input[name="plate"]'); if (plate) plate.select(); },
     "?": function () { var help = document.getElementById("keys"); if (help) help.hidden = !help.hidden; },
     Escape: function () { document.body.classList.remove("rejecting"); }
   };
