@@ -15,7 +15,7 @@ import os
 import re
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import (
@@ -29,14 +29,24 @@ from pydantic import (
 from contracts.errors import UserError
 from contracts.names import ID_PATTERN, ZONE_TYPES, CameraKind, ZoneType
 from zones.config_enforcement import EnforcementSettings, PlateSettings
-from zones.config_errors import YamlLines, describe
-from zones.config_geo import MountSettings, PatrolSettings, StrictModel, check_geo_polygon, check_simple_polygon
+from zones.config_errors import MAX_DOCUMENT_CHARS, DocumentRefused, YamlLines, describe
+from zones.config_geo import (
+    MountSettings,
+    PatrolSettings,
+    StrictModel,
+    check_corner_count,
+    check_geo_polygon,
+    check_simple_polygon,
+)
 from zones.config_sections import DetectSettings, LiveSettings, RestingSettings, RuleSettings
 from zones.schedule import DAYS, ActiveWindow, Schedule, Seconds, SignedSeconds
 
 
 class ConfigError(UserError, ValueError):
     """A config problem, worded for the person who wrote the file."""
+
+
+PixelCount = Annotated[int, Field(gt=0, le=65_536)]  # a side of a video frame
 
 
 class DwellSettings(StrictModel):
@@ -120,6 +130,11 @@ class ZoneConfig(DwellSettings):
             raise ValueError(f"unknown zone type {value!r}; use one of {', '.join(ZONE_TYPES)}")
         return value
 
+    @field_validator("polygon", "geo_polygon", mode="before")
+    @classmethod
+    def _few_enough_corners(cls, points: Any) -> Any:
+        return check_corner_count(points)
+
     @field_validator("polygon")
     @classmethod
     def _simple_polygon(cls, points: list[tuple[float, float]] | None) -> list[tuple[float, float]] | None:
@@ -149,8 +164,9 @@ class CameraConfig(DwellSettings):
                                           "rtsp:// URL, or a device index.")
     substream: str | None = Field(None, description="Live: a lower-resolution stream of the same camera, read for "
                                                     "analysis instead of source.")
-    frame_size: tuple[int, int] | None = Field(None, description="Live: [width, height] of the main stream the "
-                                                                 "polygons are drawn on (needed with a substream).")
+    frame_size: tuple[PixelCount, PixelCount] | None = Field(
+        None, description="Live: [width, height] of the main stream the polygons are drawn on (needed with a "
+                          "substream).")
     keyframes_only: bool = Field(False, description="Decode key frames only (one frame per GOP, far less CPU; live "
                                                     "and files).")
     kind: CameraKind = Field("fixed", description="fixed: a pole camera; vehicle: a patrol car's camera; drone: "
@@ -289,17 +305,34 @@ def load_config(path: str | os.PathLike) -> Config:
     """Read and validate a config file; relative file sources are resolved against the file's folder.
     Error sentences carry the YAML line they are about."""
     path = Path(path)
+    return config_from_text(_read_config_text(path), path)
+
+
+def _read_config_text(path: Path) -> str:
+    """The file's text, or a ``ConfigError`` saying why it cannot be read as a config."""
     try:
-        text = path.read_text(encoding="utf-8")
+        if path.is_file() and path.stat().st_size > MAX_DOCUMENT_CHARS * 4:  # UTF-8: at most 4 bytes a character
+            raise ConfigError(f"{path}: is {path.stat().st_size / 1e6:.0f} MB, not a config file; check the path "
+                              "given to --config")
+        return path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ConfigError(f"{path}: no such config file; check the path given to --config") from None
-    return config_from_text(text, path)
+    except IsADirectoryError:
+        raise ConfigError(f"{path}: is a folder, not a config file; give the path of the YAML file in it") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: is not UTF-8 text (byte {exc.start} cannot be read); save it as UTF-8 (a config "
+                          "is a YAML text file)") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot be read ({exc.strerror or exc}); check the path and its permissions"
+                          ) from None
 
 
 def config_from_text(text: str, path: Path | None = None) -> Config:
     """Parse and validate the YAML ``text`` of a config file (``path``: where it is, or will be, written)."""
     try:
         raw, lines = YamlLines.load(text)
+    except DocumentRefused as exc:
+        raise ConfigError(f"{path or 'config'}: {exc}") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark else ""

@@ -14,6 +14,107 @@ import yaml
 from pydantic import ValidationError
 
 REFERENCE_HINT = "see docs/CONFIG.md or run `streetorder docs`"
+# Bounds of a YAML document that can be a config: an alias bomb or a 10^6-corner polygon is refused before any of
+# it is built (a few aliases, nesting a config never needs, values at most a few hundred thousand once expanded).
+MAX_DOCUMENT_CHARS = 2_000_000
+MAX_ALIASES = 100
+MAX_DEPTH = 40
+MAX_EXPANDED_NODES = 300_000
+
+
+if yaml.__with_libyaml__:
+    class _SafeLoader(yaml.composer.Composer, yaml.CSafeLoader):
+        """libyaml's parser (several times faster on a large file) with PyYAML's composer, where the bounds are
+        checked: the same nodes and values as ``yaml.SafeLoader``'s."""
+
+        def __init__(self, text: str):
+            yaml.CSafeLoader.__init__(self, text)
+            yaml.composer.Composer.__init__(self)
+else:
+    _SafeLoader = yaml.SafeLoader
+
+
+class DocumentRefused(ValueError):
+    """A YAML document that is not read: the message says why and what to do (the loader adds the file's name)."""
+
+
+class _BoundedLoader(_SafeLoader):
+    """The safe loader composing within the bounds above, refusing a key given twice in one mapping."""
+
+    def __init__(self, text: str):
+        super().__init__(text)
+        self.aliases = 0
+        self.depth = 0
+
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node:
+        if self.check_event(yaml.AliasEvent):
+            self.aliases += 1
+            if self.aliases > MAX_ALIASES:
+                line = self.peek_event().start_mark.line + 1
+                raise DocumentRefused(f"has more than {MAX_ALIASES} aliases (*name) at line {line}; a config needs "
+                                      "few: write the values out")
+            return super().compose_node(parent, index)
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            line = self.peek_event().start_mark.line + 1
+            raise DocumentRefused(f"nests lists and mappings more than {MAX_DEPTH} deep at line {line}; a config "
+                                  "needs less than 10: check the brackets and the indentation")
+        try:
+            node = super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
+        if isinstance(node, yaml.MappingNode):
+            _check_unique_keys(node)
+        return node
+
+
+def _check_unique_keys(node: yaml.MappingNode) -> None:
+    seen: dict[tuple[str, str], int] = {}
+    for key_node, _ in node.value:
+        if not isinstance(key_node, yaml.ScalarNode) or key_node.value == "<<":
+            continue
+        key, line = (key_node.tag, key_node.value), key_node.start_mark.line + 1
+        if key in seen:
+            raise DocumentRefused(f"key {key_node.value!r} is given twice in one mapping (lines {seen[key]} and "
+                                  f"{line}); keep one (the last would silently win)")
+        seen[key] = line
+
+
+def _check_expansion(root: yaml.Node) -> None:
+    """Refuse a tree whose aliases expand it beyond ``MAX_EXPANDED_NODES`` values or ``MAX_DEPTH`` levels, or that
+    holds itself; each shared node is measured once, so a bomb is refused without being expanded."""
+    measured: dict[int, tuple[int, int]] = {}  # id(node) -> (values once expanded, levels below it)
+    open_nodes: set[int] = set()
+
+    def measure(node: yaml.Node, depth: int) -> tuple[int, int]:
+        if depth > MAX_DEPTH:
+            raise DocumentRefused(f"nests lists and mappings more than {MAX_DEPTH} deep through its aliases (line "
+                                  f"{node.start_mark.line + 1}); write the values out")
+        if id(node) in measured:
+            size, height = measured[id(node)]
+        elif isinstance(node, yaml.ScalarNode):
+            size, height = 1, 0
+        else:
+            if id(node) in open_nodes:
+                raise DocumentRefused(f"has an alias inside the value it names (line {node.start_mark.line + 1}); "
+                                      "a config value cannot contain itself")
+            open_nodes.add(id(node))
+            children = [c for pair in node.value for c in pair] if isinstance(node, yaml.MappingNode) else node.value
+            size, height = 1, 0
+            for child in children:
+                child_size, child_height = measure(child, depth + 1)
+                size, height = size + child_size, max(height, child_height + 1)
+            open_nodes.discard(id(node))
+            measured[id(node)] = size, height
+        if size > MAX_EXPANDED_NODES:
+            raise DocumentRefused(f"expands to more than {MAX_EXPANDED_NODES:,} values (through its aliases or "
+                                  "its size); a config is far smaller: write the values out or split the cameras")
+        if depth + height > MAX_DEPTH:
+            raise DocumentRefused(f"nests lists and mappings more than {MAX_DEPTH} deep through its aliases (line "
+                                  f"{node.start_mark.line + 1}); write the values out")
+        return size, height
+
+    measure(root, 0)
 
 
 class YamlLines:
@@ -30,10 +131,17 @@ class YamlLines:
 
     @classmethod
     def load(cls, text: str) -> tuple[Any, YamlLines]:
-        """The document's values (as ``yaml.safe_load`` gives them) and its line map."""
-        loader = yaml.SafeLoader(text)
+        """The document's values (as ``yaml.safe_load`` gives them) and its line map. Raises ``DocumentRefused``
+        for a document too large, too deep or with too many aliases to be a config (see ``_BoundedLoader``), or
+        with a key given twice in one mapping."""
+        if len(text) > MAX_DOCUMENT_CHARS:
+            raise DocumentRefused(f"is {len(text) / 1e6:.1f} MB; a config has at most {MAX_DOCUMENT_CHARS // 10**6} "
+                                  "MB (draw zones with fewer corners)")
+        loader = _BoundedLoader(text)
         try:
             node = loader.get_single_node()
+            if node is not None:
+                _check_expansion(node)
             data = loader.construct_document(node) if node is not None else None
         finally:
             loader.dispose()
@@ -85,6 +193,8 @@ def describe(exc: ValidationError, raw: dict, name: str, lines: YamlLines) -> st
             field = ""
         elif error["type"] == "string_pattern_mismatch":
             message = "ids may use only letters, digits, '.', '_' and '-'"
+        elif error["type"] == "finite_number":
+            message = f"{error['input']!r} is not a finite number; write a plain number (not nan, inf or beyond 1e308)"
         elif error["type"] == "literal_error" and field == "kind":
             message = "kind must be 'fixed', 'vehicle' or 'drone'"
         prefix = ", ".join(where)

@@ -23,9 +23,17 @@ MAX_VERTICES = 10_000  # a polygon with more corners is a mistake (or an attack)
 
 
 class StrictModel(BaseModel):
-    """A config section: unknown keys are refused (a typo must not be ignored)."""
+    """A config section: unknown keys are refused (a typo must not be ignored), and so are numbers that are not
+    finite (``nan``, ``inf``, ``1e309``: a timer or a corner that is never reached)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+
+def check_corner_count(points: object) -> object:
+    """Refuse a list of more than ``MAX_VERTICES`` corners before anything is built from it (its length alone)."""
+    if isinstance(points, (list, tuple)) and len(points) > MAX_VERTICES:
+        raise ValueError(f"has {len(points)} points; a zone has at most {MAX_VERTICES} corners")
+    return points
 
 
 def check_simple_polygon(points: list[tuple[float, float]], corner: str = "[x, y]", min_area: float = 1.0,
@@ -34,8 +42,7 @@ def check_simple_polygon(points: list[tuple[float, float]], corner: str = "[x, y
     ``min_area`` (in the points' own units squared)."""
     if len(points) < 3:
         raise ValueError(f"has {len(points)} point(s); a zone needs at least 3 {corner} points")
-    if len(points) > MAX_VERTICES:
-        raise ValueError(f"has {len(points)} points; a zone has at most {MAX_VERTICES} corners")
+    check_corner_count(points)
     if not all(math.isfinite(v) for point in points for v in point):
         raise ValueError("has a point that is not a finite number; give every corner as numbers")
     shape = Polygon(points)
@@ -52,6 +59,7 @@ def check_simple_polygon(points: list[tuple[float, float]], corner: str = "[x, y
 
 def check_geo_polygon(points: list[tuple[float, float]]) -> list[tuple[float, float]]:
     """A ``geo_polygon``: [lon, lat] corners (WGS84), checked as a shape in metres around its first corner."""
+    check_corner_count(points)
     for lon, lat in points:
         if not (math.isfinite(lon) and math.isfinite(lat)):
             raise ValueError("has a point that is not a finite number; give every corner as [lon, lat] numbers")

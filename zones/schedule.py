@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
@@ -11,6 +12,7 @@ from pydantic import BeforeValidator
 
 _DURATION = re.compile(r"^(?:(?P<h>\d+(?:\.\d+)?)h)?(?:(?P<m>\d+(?:\.\d+)?)m)?(?:(?P<s>\d+(?:\.\d+)?)s)?$")
 _WINDOW = re.compile(r"^(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})$")
+MAX_DURATION = 100 * 365.25 * 86400.0  # longer is a typo (and beyond what clocks and timedelta add up safely)
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
@@ -37,8 +39,12 @@ def parse_duration(value: str | float | int) -> float:
         else:
             parts = {k: float(v) for k, v in match.groupdict().items() if v}
             seconds = parts.get("h", 0) * 3600 + parts.get("m", 0) * 60 + parts.get("s", 0)
+    if not math.isfinite(seconds):
+        raise ValueError(f"{value!r} is not a finite duration; write seconds or a text such as '90s', '8m', '1h30m'")
     if seconds < 0:
         raise ValueError(f"{value!r} is negative; durations are zero or more")
+    if seconds > MAX_DURATION:
+        raise ValueError(f"{value!r} is more than 100 years; write a shorter duration")
     return seconds
 
 
@@ -50,7 +56,7 @@ def parse_signed_duration(value: Any) -> float:
     """
     if isinstance(value, str) and value.strip().startswith("-"):
         return -parse_duration(value.strip()[1:])
-    if isinstance(value, (int, float)) and not isinstance(value, bool) and value < 0:
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and value < 0 and math.isfinite(value):
         return -parse_duration(-value)
     return parse_duration(value)
 
