@@ -27,4 +27,5 @@ BACKENDS: tuple[Backend, ...] = get_args(Backend)
 CameraKind = Literal["fixed", "vehicle", "drone"]
 CAMERA_KINDS: tuple[CameraKind, ...] = get_args(CameraKind)
 
-ID_PATTERN = r"^[A-Za-z0-9_.-]+$"  # camera and zone ids
+# Camera and zone ids: they become folder names, so at least one character is not a dot ('.' and '..' are refused).
+ID_PATTERN = r"^[A-Za-z0-9_.-]*[A-Za-z0-9_-][A-Za-z0-9_.-]*$"

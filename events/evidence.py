@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import cv2
 import numpy as np
 
+from contracts.paths import under
 from detector.boxes import crop
 from events.drawing import ALERT, CALM, draw_box, draw_footer, draw_zones, format_dwell
 from zones.config import CameraConfig
@@ -34,7 +35,6 @@ class EvidenceWriter:
     def __init__(self, root: Path, camera: CameraConfig):
         self.root = Path(root)
         self.camera = camera
-        self.folder = Path("evidence") / camera.id
         self._pending: dict[tuple[str, str, str], Photos] = {}
 
     def take(self, change: StateChange, image: np.ndarray, t: float, origin: datetime | None) -> Photos:
@@ -79,11 +79,11 @@ class EvidenceWriter:
         return self._write(change, "plate", _jpeg(plate))
 
     def _write(self, change: StateChange, suffix: str, data: bytes) -> str:
-        relative = self.folder / change.zone_id / f"{change.object_id}-{suffix}.jpg"
-        target = self.root / relative
+        parts = ("evidence", self.camera.id, change.zone_id, f"{change.object_id}-{suffix}.jpg")
+        target = under(self.root, *parts)  # ids are path parts: none may lead out of the output folder
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(data)
-        return relative.as_posix()
+        return PurePosixPath(*parts).as_posix()
 
 
 def _key(change: StateChange) -> tuple[str, str, str]:

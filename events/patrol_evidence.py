@@ -8,12 +8,13 @@ camera's.
 from __future__ import annotations
 
 from datetime import datetime
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import cv2
 import numpy as np
 from shapely.geometry import Polygon
 
+from contracts.paths import under
 from detector.boxes import crop
 from events.drawing import ALERT, CALM, ZONE_COLOURS, draw_box, draw_zone, put_label
 from geo import GroundProjection, Pose, to_vehicle
@@ -29,7 +30,6 @@ class PatrolEvidence:
     def __init__(self, root: Path, camera_id: str):
         self.root = Path(root)
         self.camera_id = camera_id
-        self.folder = Path("evidence") / camera_id
 
     def sighting_photo(self, image: np.ndarray, pose: Pose | None, view: GroundProjection, zone_outline: np.ndarray,
                        zone_type: str, zone_label: str, bbox, label: str, footer: str) -> np.ndarray:
@@ -45,14 +45,14 @@ class PatrolEvidence:
         return photo
 
     def write(self, zone_id: str, mark_id: str, what: str, image: np.ndarray) -> str:
-        relative = self.folder / zone_id / f"{mark_id}-{what}.jpg"
-        target = self.root / relative
+        parts = ("evidence", self.camera_id, zone_id, f"{mark_id}-{what}.jpg")
+        target = under(self.root, *parts)  # ids are path parts: none may lead out of the output folder
         target.parent.mkdir(parents=True, exist_ok=True)
         ok, data = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
         if not ok:
             raise RuntimeError("JPEG encoding failed")
         target.write_bytes(data.tobytes())
-        return relative.as_posix()
+        return PurePosixPath(*parts).as_posix()
 
     def write_crop(self, zone_id: str, mark_id: str, what: str, image: np.ndarray, bbox) -> str:
         return self.write(zone_id, mark_id, f"{what}-crop", crop(image, bbox))
@@ -60,7 +60,7 @@ class PatrolEvidence:
     def remove(self, relative: str | None) -> None:
         """Delete a photo and its crop nobody needs any more (a mark dropped before any warn)."""
         if relative:
-            photo = self.root / relative
+            photo = under(self.root, relative)
             photo.unlink(missing_ok=True)
             photo.with_name(f"{photo.stem}-crop{photo.suffix}").unlink(missing_ok=True)
 

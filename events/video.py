@@ -8,6 +8,7 @@ from pathlib import Path
 import av
 import numpy as np
 
+from contracts.paths import under
 from detector.detections import Detections
 from detector.resting import RestingObject
 from events.drawing import ALERT, draw_box, draw_boxes, draw_footer, draw_zones, format_dwell
@@ -27,6 +28,11 @@ class AnnotatedVideo:
         self.camera = camera
         self._container = None
         self._stream = None
+
+    @classmethod
+    def in_folder(cls, out_dir: Path, fps: float, camera: CameraConfig) -> AnnotatedVideo:
+        """The camera's video at ``out_dir/annotated/<camera>.mp4`` (the id checked to stay in ``out_dir``)."""
+        return cls(under(out_dir, "annotated", f"{camera.id}.mp4"), fps, camera)
 
     def write(self, image: np.ndarray, t: float, detections: Detections, resting: list[RestingObject],
               timers: list[tuple[Violation, float, bool]]) -> None:

@@ -3,8 +3,12 @@
 - Passwords are hashed with Argon2id (memory-hard, RFC 9106's low-memory profile: 64 MiB, 3 passes).
 - A session is a random token in an HttpOnly, SameSite=Strict cookie; the store keeps only its SHA-256, with the
   session's CSRF token and its expiry.
-- Wrong passwords are counted per account and per client address over a sliding window; past the limit, logins
-  are refused without checking the password until the window has moved on.
+- Login attempts are counted per account and per client address over a sliding window, each one claimed in the
+  same write transaction that checks the limit, before its password is hashed (a burst of simultaneous guesses
+  cannot all slip under the limit); past the limit, logins are refused without checking the password until the
+  window has moved on. A successful login clears the account's count.
+- At most ``MAX_CONCURRENT_HASHES`` Argon2 hashes run at once: each takes 64 MiB, so a burst queues instead of
+  multiplying the server's memory.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -27,9 +32,11 @@ SESSION_LIFETIME = timedelta(hours=12)  # one shift
 FAILURE_WINDOW = timedelta(minutes=15)
 MAX_FAILURES_PER_USER = 5
 MAX_FAILURES_PER_IP = 20
+MAX_CONCURRENT_HASHES = 2
 
 HASHER = argon2.PasswordHasher.from_parameters(argon2.profiles.RFC_9106_LOW_MEMORY)
 _DUMMY_HASH = HASHER.hash("not a password: spends the same time on unknown names")
+_HASHING = threading.BoundedSemaphore(MAX_CONCURRENT_HASHES)
 
 Clock = Callable[[], datetime]
 
@@ -124,19 +131,21 @@ class Accounts:
         for an account or address that guessed too often.
         """
         name = name.strip()
-        self._check_throttle(name, ip)
+        self._claim_attempt(name, ip)
         row = self.db.connect().execute("SELECT * FROM review_users WHERE name = ?", (name,)).fetchone()
         try:
-            HASHER.verify(row["password_hash"] if row else _DUMMY_HASH, password)
+            with _HASHING:
+                HASHER.verify(row["password_hash"] if row else _DUMMY_HASH, password)
             if row is None:
                 raise argon2.exceptions.VerifyMismatchError
         except argon2.exceptions.VerificationError:
-            self._record_failure(name, ip)
             raise LoginRefused("Wrong user name or password.") from None
         if HASHER.check_needs_rehash(row["password_hash"]):
+            with _HASHING:
+                rehashed = HASHER.hash(password)
             with self.db.transaction() as conn:
                 conn.execute("UPDATE review_users SET password_hash = ? WHERE user_id = ?",
-                             (HASHER.hash(password), row["user_id"]))
+                             (rehashed, row["user_id"]))
         user = User(row["user_id"], row["name"], row["role"])
         return self._open_session(user, ip)
 
@@ -168,24 +177,23 @@ class Accounts:
                          (iso(now), user.name, ip))
         return token, Session(user, csrf)
 
-    def _check_throttle(self, name: str, ip: str) -> None:
-        since = iso(self.clock() - FAILURE_WINDOW)
-        conn = self.db.connect()
-        by_user = conn.execute("SELECT count(*) FROM review_login_failures WHERE user_name = ? AND at > ?",
-                               (name.lower(), since)).fetchone()[0]
-        if by_user >= MAX_FAILURES_PER_USER:
-            raise LoginRefused(f"Too many wrong passwords for {name!r}; wait {_minutes(FAILURE_WINDOW)} minutes "
-                               "or ask an admin to reset the password.", throttled=True)
-        by_ip = conn.execute("SELECT count(*) FROM review_login_failures WHERE ip = ? AND at > ?",
-                             (ip, since)).fetchone()[0]
-        if by_ip >= MAX_FAILURES_PER_IP:
-            raise LoginRefused(f"Too many wrong passwords from this address; wait {_minutes(FAILURE_WINDOW)} "
-                               "minutes before trying again.", throttled=True)
-
-    def _record_failure(self, name: str, ip: str) -> None:
+    def _claim_attempt(self, name: str, ip: str) -> None:
+        """Count this attempt against the account and the address, or refuse it past a limit; one write transaction
+        (``BEGIN IMMEDIATE``), so simultaneous attempts are counted one after the other, before any hashing."""
         now = self.clock()
+        since = iso(now - FAILURE_WINDOW)
         with self.db.transaction() as conn:
-            conn.execute("DELETE FROM review_login_failures WHERE at <= ?", (iso(now - FAILURE_WINDOW),))
+            conn.execute("DELETE FROM review_login_failures WHERE at <= ?", (since,))
+            by_user = conn.execute("SELECT count(*) FROM review_login_failures WHERE user_name = ? AND at > ?",
+                                   (name.lower(), since)).fetchone()[0]
+            if by_user >= MAX_FAILURES_PER_USER:
+                raise LoginRefused(f"Too many wrong passwords for {name!r}; wait {_minutes(FAILURE_WINDOW)} "
+                                   "minutes or ask an admin to reset the password.", throttled=True)
+            by_ip = conn.execute("SELECT count(*) FROM review_login_failures WHERE ip = ? AND at > ?",
+                                 (ip, since)).fetchone()[0]
+            if by_ip >= MAX_FAILURES_PER_IP:
+                raise LoginRefused(f"Too many wrong passwords from this address; wait {_minutes(FAILURE_WINDOW)} "
+                                   "minutes before trying again.", throttled=True)
             conn.execute("INSERT INTO review_login_failures VALUES (?, ?, ?)", (iso(now), name.lower(), ip))
 
 

@@ -29,7 +29,7 @@ from PIL import Image
 
 from contracts.boxes import CROP_MARGIN, crop_window
 from review.db import Database
-from review.evidence import EvidenceRefused, resolve_evidence
+from review.evidence import EvidenceRefused, read_evidence
 
 MIN_CROP_SIDE = 4  # pixels: a smaller crop cannot teach a detector anything
 VAL_SHARE = 5  # one object in five goes to the validation split
@@ -179,7 +179,7 @@ def _read_crop(sample: _Sample) -> tuple[bytes, tuple[int, int]] | None:
     if not sample.crop:
         return None
     try:
-        data = resolve_evidence(sample.evidence_root, sample.crop).read_bytes()
+        data = read_evidence(sample.evidence_root, sample.crop)[0]
     except (EvidenceRefused, OSError):
         return None
     try:

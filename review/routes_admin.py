@@ -4,20 +4,21 @@ from __future__ import annotations
 
 from dataclasses import asdict
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel, Field
 
 from contracts.names import ZONE_TYPES
-from review.evidence import EvidenceRefused, resolve_evidence
+from review.evidence import EvidenceRefused, read_evidence
 from review.export import DatasetExport, export_counts
 from review.stats import PrecisionRow
 from review.web import Admin, CsrfForm, CsrfHeader, admin, client_ip, render, services
 from review.zone_editor import CameraPicture, ZoneEdit, ZoneEditError, ZoneFile
 
 router = APIRouter(dependencies=[Depends(admin)])
+MAX_ROW_ID = 2**63 - 1  # SQLite's largest integer: a bigger ``before`` is refused (422), not an overflow (500)
 
 
 class ZoneIn(BaseModel):
@@ -45,7 +46,8 @@ def precision_json(request: Request) -> dict[str, Any]:
 
 
 @router.get("/admin/audit", response_class=HTMLResponse)
-def audit_page(request: Request, user: str = "", event: str = "", before: int | None = None) -> Response:
+def audit_page(request: Request, user: str = "", event: str = "",
+               before: Annotated[int | None, Query(ge=0, le=MAX_ROW_ID)] = None) -> Response:
     lines = services(request).verdicts.audit(event_id=event or None, user_name=user or None, before=before)
     return render(request, "audit.html", lines=lines, user_filter=user, event_filter=event,
                   older=lines[-1].audit_id if len(lines) == 100 else None)
@@ -143,6 +145,6 @@ def _latest_snapshot(request: Request, camera_id: str) -> bytes | None:
     if found is None:
         return None
     try:
-        return resolve_evidence(*found).read_bytes()
+        return read_evidence(*found)[0]
     except (EvidenceRefused, OSError):
         return None

@@ -6,11 +6,11 @@ from typing import Annotated, Any
 from urllib.parse import parse_qsl, quote
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
-from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field
 
 from review.cases import Case, QueueFilter
-from review.evidence import EvidenceRefused, resolve_evidence
+from review.evidence import EvidenceRefused, read_evidence
 from review.patrol import event_position, evidence_url, patrol_view
 from review.routes_plates import plates
 from review.verdicts import MAX_NOTE
@@ -112,10 +112,10 @@ def evidence(request: Request, camera_id: str, path: str) -> Response:
     if camera is None:
         raise HTTPException(404, f"no camera {camera_id!r} in the store")
     try:
-        file = resolve_evidence(camera.evidence_root, path)
+        data, media_type = read_evidence(camera.evidence_root, path)
     except EvidenceRefused as refused:
         raise HTTPException(404 if refused.missing else 400, str(refused)) from None
-    return FileResponse(file, headers={"Cache-Control": "private, max-age=3600"})
+    return Response(data, media_type=media_type, headers={"Cache-Control": "private, max-age=3600"})
 
 
 def _case_or_404(request: Request, event_id: str) -> Case:

@@ -97,7 +97,7 @@ def _process_camera(config, camera, out_dir, detector, store, jsonl, report, ori
     if source.frame_size:
         check_in_frame(camera, *source.frame_size, config_name=str(config.path or "config"))
     recorder = _recorder(camera, out_dir, store, jsonl)
-    video = AnnotatedVideo(out_dir / "annotated" / f"{camera.id}.mp4", fps, camera) if annotate else None
+    video = AnnotatedVideo.in_folder(out_dir, fps, camera) if annotate else None
     gate = change_gate(camera)
     _drive(camera, CameraPipeline(config, camera, recorder, video), source, detector, workers, gate, report,
            recorder, on_start, on_frame)

@@ -192,7 +192,7 @@ def describe(exc: ValidationError, raw: dict, name: str, lines: YamlLines) -> st
             message = f"{field!r} is missing; add it"
             field = ""
         elif error["type"] == "string_pattern_mismatch":
-            message = "ids may use only letters, digits, '.', '_' and '-'"
+            message = "ids may use only letters, digits, '.', '_' and '-', and cannot be '.' or '..'"
         elif error["type"] == "finite_number":
             message = f"{error['input']!r} is not a finite number; write a plain number (not nan, inf or beyond 1e308)"
         elif error["type"] == "literal_error" and field == "kind":
