@@ -13,13 +13,15 @@ from datetime import UTC, datetime, timedelta
 import cv2
 import numpy as np
 import pytest
+from fastapi.testclient import TestClient
 
 from events.ladder import Ladder
 from events.record import Event, event_id
 from events.store import EventStore
 from review.app import create_app
 from streetorder.review_cmd import plate_rules
-from tests.review.conftest import csrf_of
+from tests.review.conftest import csrf_of, log_in
+from tests.review.site import PASSWORDS
 from zones.config_enforcement import EnforcementSettings
 
 PLATE = "京E·MC139"
@@ -64,7 +66,7 @@ def app(site):
     crop = np.full((24, 80, 3), (160, 60, 20), np.uint8)  # a blue plate's size and colour
     (site.out / CROP).parent.mkdir(parents=True, exist_ok=True)
     (site.out / CROP).write_bytes(cv2.imencode(".jpg", crop)[1].tobytes())
-    return create_app(site.db_path, plate_rules=plate_rules(None))
+    return create_app(site.db_path, plate_rules=plate_rules(site.config_path))
 
 
 def correct(client, obj: str, plate: str, token: str | None = "page"):
@@ -224,3 +226,13 @@ def test_an_overlong_search_is_refused_and_still_audited(as_user, site):
     response = as_user("rita").get("/plates", params={"q": "x" * 10_000})
     assert response.status_code == 400 and "at most 20 characters" in response.text
     assert [(who, detail) for who, _e, detail, _at in audit(site, "plate_search")] == [("rita", "x" * 20 + "…")]
+
+
+def test_without_the_plate_grammar_the_page_shows_the_stored_read_and_corrections_are_refused(site, app):
+    with TestClient(create_app(site.db_path), follow_redirects=False) as rita:
+        log_in(rita, "rita", PASSWORDS["rita"])
+        page = rita.get(f"/events/{warn_id('23')}").text
+        assert '<dd class="offence">3</dd>' in page  # as the pipeline's ladder wrote it
+        response = correct(rita, "24", PLATE)
+        assert response.status_code == 400 and "need the plate grammar" in response.text
+    assert audit(site, "plate_correction") == []
