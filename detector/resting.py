@@ -123,6 +123,11 @@ class RestingMemory:
         self._last_t: float | None = None
         self._rest_since_of_row: dict[int, float] = {}  # this frame's detections that confirmed a resting object
 
+    @property
+    def next_object_id(self) -> int:
+        """The id the next object to come to rest will get."""
+        return self._next_id
+
     def update(self, detections: Detections, t: float, image: np.ndarray | None = None) -> RestingUpdate:
         """Take the tracked detections of the frame at media time ``t`` (``image``: its pixels, for the objects'
         looks); return the objects at rest now (``active``), those that came to rest on this frame (``created``)

@@ -164,6 +164,13 @@ class EventStore:
                                     f"type = 'warn'{rejected}", params).fetchall()
         return sum(1 for other, when in rows if other != event_id and since <= store_time(when) < before)
 
+    def highest_object_id(self, camera_id: str) -> int:
+        """The highest numeric object id among the camera's events (0: none)."""
+        with self._lock:
+            row = self._db.execute("SELECT max(CAST(object_id AS INTEGER)) FROM events WHERE camera_id = ? AND "
+                                   "object_id NOT GLOB '*[^0-9]*'", (camera_id,)).fetchone()
+        return int(row[0] or 0)
+
     def save_camera(self, camera_id: str, source: str, zones: list[dict[str, Any]], evidence_root: str,
                     name: str | None = None, location: str | None = None, unit: str | None = None) -> None:
         """Remember a camera's names and zones for the reviewers (``source`` must already be masked)."""

@@ -17,9 +17,10 @@ from events.chalk_marks import ChalkMarkStore
 from events.evidence import EvidenceWriter
 from events.record import Event
 from events.recorder import EventRecorder
+from events.recordings import RecordingStore
 from events.store import EventStore, JsonlWriter
 from events.video import AnnotatedVideo
-from streams.files import open_recorded
+from streams.files import fingerprint, open_recorded
 from streams.frames import Frame, SourceError
 from streams.overlap import detect_in_order, prefetch
 from streams.patrol import PatrolPipeline
@@ -99,8 +100,17 @@ def _process_camera(config, camera, out_dir, detector, store, jsonl, report, ori
     recorder = _recorder(camera, out_dir, store, jsonl)
     video = AnnotatedVideo.in_folder(out_dir, fps, camera) if annotate else None
     gate = change_gate(camera)
-    _drive(camera, CameraPipeline(config, camera, recorder, video), source, detector, workers, gate, report,
-           recorder, on_start, on_frame)
+    recordings, key = RecordingStore(store.path), fingerprint(str(camera.source))
+    try:
+        first = recordings.first_object_id(camera.id, key, mask_credentials(camera.source),
+                                           store.highest_object_id(camera.id))
+        pipeline = CameraPipeline(config, camera, recorder, video, first_object_id=first)
+        try:
+            _drive(camera, pipeline, source, detector, workers, gate, report, recorder, on_start, on_frame)
+        finally:
+            recordings.finish(camera.id, key, pipeline.memory.next_object_id - 1)
+    finally:
+        recordings.close()
 
 
 def _process_moving_camera(config, camera, out_dir, detector, store, jsonl, report, origin, on_start, on_frame,

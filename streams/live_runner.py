@@ -220,7 +220,7 @@ class LiveRunner:
         recorder = EventRecorder(camera.id, EvidenceWriter(self.out_dir, camera), self.store, self._jsonl,
                                  sinks=[lambda event: self._announce(cam_ref[0], event)], where=camera.geo)
         pipeline = CameraPipeline(self.config, camera, recorder)
-        resume(pipeline, saved, first_object_id=self._highest_object_id(camera.id) + 1)
+        resume(pipeline, saved, first_object_id=self.store.highest_object_id(camera.id) + 1)
         live = self.config.live
         source = LiveSource(camera.id, camera.substream or camera.source, clock,
                             keyframes_only=camera.keyframes_only, transport=live.transport,
@@ -239,10 +239,6 @@ class LiveRunner:
                      origin.isoformat(timespec="seconds"), len(pipeline.memory.objects),
                      len(pipeline.monitor.open_timers()))
         return cam
-
-    def _highest_object_id(self, camera_id: str) -> int:
-        ids = (int(e.object_id) for e in self.store.events(camera_id) if e.object_id.isdigit())
-        return max(ids, default=0)
 
     def _due_frames(self) -> list[tuple[LiveCamera, Frame]]:
         """Cameras whose analysis time has come and that have a new frame, most overdue first."""

@@ -36,7 +36,7 @@ class CameraPipeline:
     """One camera's stages after detection: ignore zones, tracker, resting memory, zone rules, events."""
 
     def __init__(self, config: Config, camera: CameraConfig, recorder: EventRecorder,
-                 video: AnnotatedVideo | None = None):
+                 video: AnnotatedVideo | None = None, first_object_id: int = 1):
         self.camera = camera
         self.analysis_fps = camera.analysis_fps
         self.monitor = ZoneMonitor(config, camera)
@@ -47,7 +47,7 @@ class CameraPipeline:
             radius=rest.radius,
             max_gap=rest.max_gap,
             forget_after=self.monitor.longest_clear_after,
-        ))
+        ), first_object_id=first_object_id)
         self.recorder = recorder
         self.video = video
         self.plates = open_stage(camera.plates)  # None: this camera reads no plates
