@@ -12,6 +12,8 @@ import os
 import stat
 from pathlib import Path, PurePosixPath, PureWindowsPath
 
+from contracts.paths import PathEscapes, under
+
 PHOTO_SUFFIXES = (".jpg", ".jpeg", ".png")
 PHOTO_SIGNATURES = {b"\xff\xd8\xff": "image/jpeg", b"\x89PNG\r\n\x1a\n": "image/png"}
 MAX_PHOTO_BYTES = 64 * 1024 * 1024  # far above any evidence photo; a bigger file is not one
@@ -44,12 +46,11 @@ def resolve_evidence(root: str | Path | None, relative: str) -> Path:
     if posix.suffix.lower() not in PHOTO_SUFFIXES:
         raise EvidenceRefused(f"evidence path {text!r} is not a photo")
     try:
-        base = Path(root).resolve(strict=True)
-        target = (base / posix).resolve(strict=True)
+        target = under(root, posix.as_posix())
+    except PathEscapes:  # a symlink pointing out of the folder
+        raise EvidenceRefused(f"evidence path {text!r} leaves the evidence folder") from None
     except (OSError, RuntimeError):
         raise EvidenceRefused(f"evidence {text!r} is missing", missing=True) from None
-    if not target.is_relative_to(base):  # a symlink pointing out of the folder
-        raise EvidenceRefused(f"evidence path {text!r} leaves the evidence folder")
     if not target.is_file():
         raise EvidenceRefused(f"evidence {text!r} is missing", missing=True)
     if target.suffix.lower() not in PHOTO_SUFFIXES:  # a link named like a photo, to something that is not one

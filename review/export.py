@@ -28,6 +28,7 @@ from pathlib import Path
 from PIL import Image
 
 from contracts.boxes import CROP_MARGIN, crop_window
+from contracts.paths import under
 from review.db import Database
 from review.evidence import EvidenceRefused, read_evidence
 
@@ -132,7 +133,7 @@ class DatasetExport:
     def write_folder(self, folder: str | Path) -> ExportSummary:
         folder = Path(folder)
         for name, data in self.files():
-            target = folder / name
+            target = under(folder, name)  # names hold event ids: none may lead out of the folder
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(data)
         return self.summary

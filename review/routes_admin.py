@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel, Field
 
@@ -18,7 +19,7 @@ from review.web import Admin, CsrfForm, CsrfHeader, admin, client_ip, render, se
 from review.zone_editor import CameraPicture, ZoneEdit, ZoneEditError, ZoneFile
 
 router = APIRouter(dependencies=[Depends(admin)])
-MAX_ROW_ID = 2**63 - 1  # SQLite's largest integer: a bigger ``before`` is refused (422), not an overflow (500)
+MAX_ROW_ID = 2**63 - 1  # SQLite's largest integer: a bigger ``before`` is refused (400), not an overflow (500)
 
 
 class ZoneIn(BaseModel):
@@ -46,9 +47,9 @@ def precision_json(request: Request) -> dict[str, Any]:
 
 
 @router.get("/admin/audit", response_class=HTMLResponse)
-def audit_page(request: Request, user: str = "", event: str = "",
-               before: Annotated[int | None, Query(ge=0, le=MAX_ROW_ID)] = None) -> Response:
-    lines = services(request).verdicts.audit(event_id=event or None, user_name=user or None, before=before)
+def audit_page(request: Request, user: str = "", event: str = "", before: str = "") -> Response:
+    lines = services(request).verdicts.audit(event_id=event or None, user_name=user or None,
+                                             before=_audit_id(before))
     return render(request, "audit.html", lines=lines, user_filter=user, event_filter=event,
                   older=lines[-1].audit_id if len(lines) == 100 else None)
 
@@ -114,6 +115,15 @@ def save_zones(request: Request, camera_id: str, session: CsrfHeader, body: Zone
     return JSONResponse({"version": result.version, "message": f"Saved to {zone_file.path.name}: {message}. "
                          "Running pipelines pick the zones up when they are restarted.",
                          "zones": zone_file.zones_of(camera_id)})
+
+
+def _audit_id(text: str) -> int | None:
+    """The audit line number ``before`` pages back from (none when empty), or a 400 with a sentence."""
+    if not text:
+        return None
+    if not re.fullmatch(r"[0-9]{1,19}", text) or int(text) > MAX_ROW_ID:
+        raise HTTPException(400, f"before={text[:40]!r} is not an audit line number; use the page's 'older' link")
+    return int(text)
 
 
 def _precision_json(rows: list[PrecisionRow]) -> list[dict[str, Any]]:

@@ -150,10 +150,19 @@ def test_forty_simultaneous_wrong_passwords_check_at_most_the_limit(app, monkeyp
 # --- numbers in query parameters -----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("before", [str(2**63), str(10**40), "-" + str(10**40), "nan", "inf", "1e309", "1.5", "x"])
-def test_an_audit_page_number_out_of_range_is_a_4xx(ada, before):
+@pytest.mark.parametrize("before", [str(2**63), str(10**40), "-" + str(10**40), "nan", "inf", "1e309", "1.5", "x",
+                                    "²", " 1", "+1"])
+def test_an_audit_page_number_out_of_range_is_refused_with_a_sentence(ada, before):
     response = ada.get(f"/admin/audit?before={quote(before)}")
-    assert 400 <= response.status_code < 500 and "Traceback" not in response.text
+    assert response.status_code == 400 and "is not an audit line number" in response.text
+    assert "Traceback" not in response.text
+
+
+def test_the_audit_pages_back_from_a_number(ada):
+    newest = ada.get("/admin/audit").text
+    first_id = ada.app.state.services.verdicts.audit()[-1].audit_id
+    assert ada.get(f"/admin/audit?before={first_id + 1}").status_code == 200
+    assert ada.get(f"/admin/audit?before={2**63 - 1}").text.count("<tr") == newest.count("<tr")
 
 
 @pytest.mark.parametrize("page", [str(2**63), str(10**40), "-" + str(10**40), "0", "nan", "1e309"])
@@ -240,6 +249,17 @@ def test_fuzz_the_zone_editor_save(ada, site, zone_id, zone_type, warn_after, x,
     response = ada.post("/api/admin/zones/cam-a", content=_json(body),
                         headers={"X-CSRF-Token": csrf_of(ada), "Content-Type": "application/json"})
     assert_answered(response)
+
+
+@FUZZ
+@given(plate=HOSTILE, event_id=HOSTILE)
+def test_fuzz_the_plate_pages_and_corrections(ada, plate, event_id):
+    assert_answered(ada.get("/plates", params={"q": plate}))
+    assert_answered(ada.get(f"/plates/{quote(plate, safe='') or 'x'}"))
+    token = csrf_of(ada)
+    assert_answered(ada.post("/plates/corrections", data={"event_id": event_id, "plate": plate, "csrf": token}))
+    assert_answered(ada.post("/api/plates/corrections", json={"event_id": event_id, "plate": plate},
+                             headers={"X-CSRF-Token": token}))
 
 
 @FUZZ
