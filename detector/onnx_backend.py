@@ -15,7 +15,7 @@ import numpy as np
 import onnxruntime as ort
 
 from detector.detections import Detections
-from models.registry import rect_shape
+from models.registry import ModelFileError, rect_shape
 from models.taxonomy import Taxonomy
 
 PAD_VALUE = 114  # what Ultralytics pads with, so both backends see the same pixels
@@ -84,16 +84,23 @@ class OnnxDetector:
         # a fixed-shape model is fed its own shape; a dynamic one the frame's rect (or square) letterbox
         self.input_size = (h, w) if isinstance(h, int) and isinstance(w, int) else None
         self.end_to_end = len(output_shape) == 3 and output_shape[-1] == 6
-        self.class_names = _class_names(metadata, output_shape)
+        try:
+            self.class_names = _class_names(metadata, output_shape)
+        except (ValueError, SyntaxError) as exc:
+            raise ModelFileError(f"model file {self.path}: {exc}") from None
         self._categories = self.taxonomy.categories([self.class_names[i] for i in sorted(self.class_names)])
 
     def _load(self, path: Path, threads: int | None) -> tuple[list, list, dict[str, str]]:
         """Open the inference session; returns the input and output shapes (free dimensions as names) and the
-        model's metadata."""
-        self.session = ort.InferenceSession(str(path), session_options(threads), providers=["CPUExecutionProvider"])
-        self.input_name = self.session.get_inputs()[0].name
-        return (self.session.get_inputs()[0].shape, self.session.get_outputs()[0].shape,
-                self.session.get_modelmeta().custom_metadata_map)
+        model's metadata. A file onnxruntime cannot load is a ``ModelFileError`` naming it."""
+        try:
+            self.session = ort.InferenceSession(str(path), session_options(threads),
+                                                providers=["CPUExecutionProvider"])
+            self.input_name = self.session.get_inputs()[0].name
+            return (self.session.get_inputs()[0].shape, self.session.get_outputs()[0].shape,
+                    self.session.get_modelmeta().custom_metadata_map)
+        except Exception as exc:  # onnxruntime's InvalidProtobuf, Fail, InvalidGraph, ...; a model without inputs
+            raise ModelFileError.unreadable(path, exc) from None
 
     def shape_for(self, image: np.ndarray) -> tuple[int, int]:
         """The (height, width) the network is fed for a frame like ``image``."""

@@ -6,6 +6,7 @@ Both are idempotent on ``event_id``: a replay or a restart never writes an event
 from __future__ import annotations
 
 import json
+import logging
 import sqlite3
 import threading
 from collections.abc import Iterator, Mapping
@@ -16,7 +17,11 @@ from typing import Any, Union, get_args, get_origin
 
 from pydantic.fields import FieldInfo
 
+from contracts.disk import disk_problem, is_disk_full
+from contracts.errors import UserError
 from events.record import Event
+
+log = logging.getLogger(__name__)
 
 
 def _column(name: str, field: FieldInfo) -> tuple[str, str, bool]:
@@ -99,17 +104,39 @@ def _upgrade_columns(db: sqlite3.Connection) -> None:
         raise
 
 
+class StoreError(UserError):
+    """A database file that cannot be opened or made (a folder, not SQLite, not writable, a full disk)."""
+
+
 def connect(path: str, schema: str) -> sqlite3.Connection:
     """An autocommit SQLite connection in WAL mode with every commit synced to disk (events and state must survive
-    a power cut), shared by threads (callers hold a lock), with ``schema`` applied; the folder is created."""
-    if path != ":memory:":
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-    db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-    db.execute("PRAGMA journal_mode=WAL")
-    db.execute("PRAGMA synchronous=FULL")
-    db.execute("PRAGMA busy_timeout=5000")
-    db.executescript(schema)
+    a power cut), shared by threads (callers hold a lock), with ``schema`` applied; the folder is created.
+    Raises ``StoreError`` with a sentence naming ``path`` when it cannot be opened as a database."""
+    db = None
+    try:
+        if path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=FULL")
+        db.execute("PRAGMA busy_timeout=5000")
+        db.executescript(schema)
+    except (sqlite3.Error, OSError) as exc:
+        if db is not None:
+            db.close()
+        raise StoreError(_store_problem(path, exc)) from None
     return db
+
+
+def _store_problem(path: str, exc: sqlite3.Error | OSError) -> str:
+    if Path(path).is_dir():
+        return f"{path} is a folder, not a database file; give the path of a file (new or existing) for the store"
+    if isinstance(exc, OSError) or is_disk_full(exc):
+        return disk_problem(exc, path)
+    if "not a database" in str(exc) or "malformed" in str(exc):
+        return (f"{path} is not an SQLite database ({exc}); give another path for the store, or move the file "
+                "aside if it is damaged")
+    return f"{path} cannot be opened as a database ({exc}); check that it and its folder are writable"
 
 
 class EventStore:
@@ -203,28 +230,73 @@ def event_from_row(row: Mapping[str, Any] | sqlite3.Row) -> Event:
 
 
 class JsonlWriter:
-    """Append events to ``events.jsonl``, one JSON object per line, skipping ids already in the file."""
+    """Append events to ``events.jsonl``, one JSON object per line, skipping ids already in the file.
+
+    A file damaged by a power cut or a full disk (a truncated last line, bytes that are no event) is repaired when
+    it is opened: its good lines are kept, the damaged ones are moved to ``events.jsonl.damaged-<time>`` with a
+    warning, and writing goes on (the store, written first, still holds those events). Lines are written unbuffered,
+    so a failed write leaves nothing behind to fail again on ``close``."""
 
     def __init__(self, path: str | Path):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._ids = set()
+        self._ids: set[str] = set()
         if self.path.exists():
-            for line in self.path.read_text(encoding="utf-8").splitlines():
-                if line.strip():
-                    self._ids.add(json.loads(line)["event_id"])
-        self._file = self.path.open("a", encoding="utf-8")
+            self._ids = self._read_ids()
+        self._file = self.path.open("ab", buffering=0)
+
+    def _read_ids(self) -> set[str]:
+        """The event ids of the file's good lines; damaged lines are set aside (see the class)."""
+        ids, good, damaged = set(), [], []
+        data = self.path.read_bytes()
+        for line in data.splitlines(keepends=True):
+            event_id = _event_id(line)
+            if event_id is None:
+                damaged.append(line)
+            elif line.strip():
+                ids.add(event_id)
+                good.append(line if line.endswith(b"\n") else line + b"\n")
+        if damaged:
+            self._set_aside(good, damaged)
+        elif good and not data.endswith(b"\n"):  # a whole event, cut before its newline
+            with self.path.open("ab") as file:
+                file.write(b"\n")
+        return ids
+
+    def _set_aside(self, good: list[bytes], damaged: list[bytes]) -> None:
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+        aside = self.path.with_name(f"{self.path.name}.damaged-{stamp}")
+        aside.write_bytes(b"".join(damaged))  # first: nothing is lost if the repair stops half-way
+        partial = self.path.with_name(f"{self.path.name}.repairing")
+        partial.write_bytes(b"".join(good))
+        partial.replace(self.path)
+        log.warning("%s: %d damaged line(s) (a power cut or a full disk?) moved to %s; its %d good line(s) are kept "
+                    "and writing goes on. The events of damaged lines are still in the store (events.db), the "
+                    "source of truth: a line lost from the file is not an event lost", self.path, len(damaged),
+                    aside, len(good))
 
     def write(self, event: Event) -> bool:
         if event.event_id in self._ids:
             return False
-        self._file.write(json.dumps(event.to_json(), ensure_ascii=False) + "\n")
-        self._file.flush()
+        line = memoryview((json.dumps(event.to_json(), ensure_ascii=False) + "\n").encode("utf-8"))
+        while line:  # a raw file may write part of a line; a full disk raises on the rest
+            line = line[self._file.write(line):]
         self._ids.add(event.event_id)
         return True
 
     def close(self) -> None:
         self._file.close()
+
+
+def _event_id(line: bytes) -> str | None:
+    """The ``event_id`` of one line of ``events.jsonl``, "" for a blank line, None for a damaged one."""
+    if not line.strip():
+        return "" if line.endswith(b"\n") else None
+    try:
+        event_id = json.loads(line.decode("utf-8")).get("event_id")
+    except (UnicodeDecodeError, ValueError, AttributeError):
+        return None
+    return event_id if isinstance(event_id, str) and event_id else None
 
 
 def read_jsonl(path: str | Path) -> list[Event]:

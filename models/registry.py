@@ -28,6 +28,16 @@ class ModelNotFoundError(UserError, FileNotFoundError):
     """A model name or path that resolves to no weight file; the message says where it looked."""
 
 
+class ModelFileError(UserError):
+    """A weight file that exists but cannot be loaded (cut short, damaged, not a YOLO model)."""
+
+    @classmethod
+    def unreadable(cls, path: str | os.PathLike, exc: BaseException) -> ModelFileError:
+        reason = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
+        return cls(f"model file {path} cannot be loaded ({reason}); replace it with a good copy (a download or a "
+                   "copy may have been cut short) or export it again")
+
+
 def search_path() -> list[Path]:
     """Folders searched for model names, first match wins."""
     folders = [Path(p).expanduser() for p in os.environ.get(MODEL_PATH_ENV, "").split(os.pathsep) if p]
@@ -119,8 +129,11 @@ def onnx_export(weights: Path, imgsz: int | tuple[int, int] = 640, dynamic: bool
     with tempfile.TemporaryDirectory() as tmp:
         local = Path(tmp) / weights.name
         shutil.copy2(weights, local)  # export writes next to its input; the search folders may be read-only
-        exported = Path(YOLO(str(local)).export(format="onnx", imgsz=imgsz, dynamic=dynamic, simplify=True,
-                                                verbose=False))
+        try:
+            model = YOLO(str(local))
+        except Exception as exc:  # torch and Ultralytics fail on a damaged file in many different ways
+            raise ModelFileError.unreadable(weights, exc) from None
+        exported = Path(model.export(format="onnx", imgsz=imgsz, dynamic=dynamic, simplify=True, verbose=False))
         partial = target.with_suffix(".part")
         shutil.move(exported, partial)
         partial.replace(target)  # atomic: two processes exporting at once never read half a file

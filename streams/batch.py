@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+from contracts.disk import disk_problem, is_disk_full
 from contracts.errors import UserError
 from contracts.urls import mask_credentials
 from detector.load import Detector
@@ -84,11 +85,19 @@ def process_recorded(
             except UserError as exc:
                 report.error = str(exc)
             except Exception as exc:  # one broken camera must not lose the others' results
-                log.exception("camera %s failed", camera.id)
-                report.error = f"camera {camera.id!r}: unexpected error: {exc!r}"
+                report.error = _camera_failure(camera, exc, out_dir)
     finally:
         jsonl.close()
     return reports
+
+
+def _camera_failure(camera: CameraConfig, exc: Exception, out_dir: Path) -> str:
+    """The sentence of a camera that failed unexpectedly: a full disk in words, anything else with its traceback
+    in the log."""
+    if is_disk_full(exc):
+        return f"camera {camera.id!r}: {disk_problem(exc, out_dir)} (its events up to there are stored)"
+    log.exception("camera %s failed", camera.id)
+    return f"camera {camera.id!r}: unexpected error: {exc!r}"
 
 
 def _process_camera(config, camera, out_dir, detector, store, jsonl, report, origin, on_start, on_frame, workers=1,
@@ -150,7 +159,9 @@ def _drive(camera, pipeline, source, detector, workers, gate, report, recorder, 
             last = frame
             if on_frame:
                 on_frame(camera, frame)
-    finally:
-        report.events += pipeline.finish(last)
-        report.already_known = recorder.already_known
+    finally:  # the counts first: finishing writes events, which fails on a full disk
         report.inferred = gate.inferred if gate else report.frames
+        try:
+            report.events += pipeline.finish(last)
+        finally:
+            report.already_known = recorder.already_known

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 
 from rich.console import Console
 
+from contracts.disk import disk_problem
 from contracts.errors import UserError
 from contracts.urls import mask_credentials
 from streetorder import (
@@ -44,6 +46,11 @@ def main(argv: list[str] | None = None) -> int:
         return args.run(args, console)
     except UserError as exc:
         Console(stderr=True, soft_wrap=True).print(f"[red]error:[/red] {mask_credentials(exc)}", highlight=False)
+        return 2
+    except OSError as exc:  # a disk or file-system failure no command put in words: still one sentence, no traceback
+        logging.getLogger("streetorder").debug("file-system error", exc_info=True)
+        Console(stderr=True, soft_wrap=True).print(f"[red]error:[/red] {mask_credentials(disk_problem(exc))}",
+                                                   highlight=False)
         return 2
     except KeyboardInterrupt:
         return 130

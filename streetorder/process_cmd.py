@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import tempfile
 from collections import Counter
 from datetime import datetime
 from pathlib import Path
@@ -12,6 +13,8 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from contracts.disk import disk_problem
+from contracts.errors import UserError
 from contracts.names import BACKENDS, EVENT_TYPES, RULES
 from detector.load import Detector, load_detector
 from events.store import EventStore
@@ -34,18 +37,53 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     p.add_argument("--camera", action="append", help="only this camera id (repeatable)")
     p.add_argument("--annotate", action="store_true", help="also write OUT/annotated/<camera>.mp4")
     p.add_argument("--store", help="SQLite file for events (default: config `store:` or OUT/events.db)")
-    p.add_argument("--workers", type=int, default=default_workers(),
+    p.add_argument("--workers", type=worker_count, default=default_workers(),
                    help="detector threads working side by side, one core each (default: the CPU count)")
     p.set_defaults(run=run)
+
+
+MAX_WORKERS = 256  # more threads than this is a typo, not a machine
 
 
 def default_workers() -> int:
     return os.cpu_count() or 1
 
 
+def worker_count(text: str) -> int:
+    """``--workers``: a whole number from 1 to ``MAX_WORKERS`` (argparse prints the sentence and exits 2)."""
+    try:
+        workers = int(text)
+    except ValueError:
+        workers = 0
+    if not 1 <= workers <= MAX_WORKERS:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of threads; give a whole number from 1 to "
+                                         f"{MAX_WORKERS} (about one per CPU core: this machine has "
+                                         f"{default_workers()})")
+    return workers
+
+
+class OutputError(UserError):
+    """An output folder that cannot be made or written."""
+
+
+def output_folder(out: Path) -> Path:
+    """``out``, created if need be and written to once (a byte, removed), or an ``OutputError`` saying why not:
+    a read-only place, a full disk, a file where the folder should be."""
+    if out.exists() and not out.is_dir():
+        raise OutputError(f"{out} is a file, not a folder; give --out a folder (new or existing)")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=out, buffering=0) as probe:
+            probe.write(b"\n")
+            os.fsync(probe.fileno())  # a full disk fails here, not after an hour of video
+    except OSError as exc:
+        raise OutputError(f"output folder {out}: {disk_problem(exc, out)}") from None
+    return out
+
+
 def run(args: argparse.Namespace, console: Console) -> int:
     config = load_config(args.config)
-    args.out.mkdir(parents=True, exist_ok=True)
+    output_folder(args.out)
     store = EventStore(args.store or config.store or args.out / "events.db")
     workers = getattr(args, "workers", None) or default_workers()
     detectors = DetectorCache(config, args.model, args.backend, workers)

@@ -18,7 +18,7 @@ from events.store import EventStore
 from streams.health import HealthServer
 from streams.live_runner import LiveRunner
 from streams.state import StateStore
-from streetorder.process_cmd import DetectorCache, default_workers
+from streetorder.process_cmd import DetectorCache, default_workers, output_folder, worker_count
 from zones.config import ConfigError, is_file_source, load_config
 from zones.schedule import parse_duration
 
@@ -44,7 +44,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     p.add_argument("--state", type=Path, help="SQLite file for resting objects and timers (default: OUT/state.db)")
     p.add_argument("--stop-after", type=parse_duration, metavar="DURATION",
                    help="stop by itself after this long, e.g. 90s or 8h (default: run until stopped)")
-    p.add_argument("--workers", type=int, default=default_workers(),
+    p.add_argument("--workers", type=worker_count, default=default_workers(),
                    help="detector threads working side by side, one core each (default: the CPU count)")
     p.set_defaults(run=run)
 
@@ -54,7 +54,7 @@ def run(args: argparse.Namespace, console: Console) -> int:
     skipped = [c.id for c in config.cameras if is_file_source(c.source) and (not args.camera or c.id in args.camera)]
     if skipped:
         log.info("camera(s) %s read files; `streetorder process` analyses those", ", ".join(skipped))
-    args.out.mkdir(parents=True, exist_ok=True)
+    output_folder(args.out)
     store = EventStore(args.store or config.store or args.out / "events.db")
     state = StateStore(args.state or args.out / "state.db")
     detectors = DetectorCache(config, args.model, args.backend, args.workers)
