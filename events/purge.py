@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import logging
-import sqlite3
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -38,13 +37,15 @@ CREATE TABLE IF NOT EXISTS purge_log (   -- append-only: what the retention purg
 );
 CREATE INDEX IF NOT EXISTS purge_log_by_event ON purge_log (event_id);
 """
+# Made after an upgrade of the events table (which would drop it): finds an event's object's other events.
+OBJECT_INDEX = "CREATE INDEX IF NOT EXISTS events_by_object ON events (camera_id, zone_id, object_id)"
 PHOTO_SUFFIXES = (".jpg", ".jpeg", ".png")
 BATCH = 200  # events looked at per transaction: a batch takes milliseconds, so the live loop is not held up
 _HOLDS_SOMETHING = ("(e.plate IS NOT NULL OR e.plate_score IS NOT NULL OR e.evidence != '{}' "
                     "OR e.sightings LIKE '%\"snapshot\": \"%')")
 _CONFIRMED_OBJECT = ("EXISTS (SELECT 1 FROM events o JOIN review_cases k ON k.event_id = o.event_id "
-                     "WHERE k.status = 'confirmed' AND o.camera_id = e.camera_id AND o.zone_id = e.zone_id "
-                     "AND o.object_id = e.object_id)")
+                     "WHERE o.camera_id = e.camera_id AND o.zone_id = e.zone_id AND o.object_id = e.object_id "
+                     "AND k.status = 'confirmed')")  # an index lookup per event: events_by_object
 
 
 @dataclass(frozen=True)
@@ -72,6 +73,7 @@ class Purge:
         self.batch = batch
         self._db = connect(str(self.store_path), SCHEMA + PURGE_SCHEMA)
         upgrade_events_table(self._db)
+        self._db.execute(OBJECT_INDEX)
 
     def run(self, dry_run: bool = False, now: datetime | None = None) -> list[PurgedEvent]:
         """Purge every event older than the retention that no reviewer confirmed (``dry_run``: say which, and
@@ -88,7 +90,10 @@ class Purge:
                 return
             after = rows[-1][0]
             old = [row for row in rows if store_time(row[7]) <= cutoff]
-            yield [self._purge(row, dry_run) for row in old]
+            purged = [self._purge(row, dry_run) for row in old]
+            if purged and not dry_run:
+                self._record(purged)
+            yield [event for event, _ in purged]
             if len(rows) < self.batch:
                 return
 
@@ -106,33 +111,38 @@ class Purge:
                 f"LEFT JOIN cameras c ON c.camera_id = e.camera_id{join} "
                 f"WHERE e.rowid > ? AND {_HOLDS_SOMETHING}{kept} ORDER BY e.rowid LIMIT ?")
 
-    def _purge(self, row: sqlite3.Row | tuple, dry_run: bool) -> PurgedEvent:
+    def _purge(self, row: tuple, dry_run: bool) -> tuple[PurgedEvent, list[dict] | None]:
+        """Delete one event's photos; returns what was purged and its sightings (to blank)."""
         _, event_id, plate, plate_score, evidence, sightings, root, _, status = row
         evidence = json.loads(evidence) if evidence else {}
         sightings = json.loads(sightings) if sightings else None
         paths = [*evidence.values(), *(s["snapshot"] for s in sightings or () if s.get("snapshot"))]
         base = Path(root) if root else self.store_path.parent
         files = {path: delete_photo(base, path, dry_run) for path in dict.fromkeys(paths)}
-        purged = PurgedEvent(event_id, status, plate is not None or plate_score is not None, files)
-        if not dry_run:
-            self._record(purged, sightings)
-        return purged
+        return PurgedEvent(event_id, status, plate is not None or plate_score is not None, files), sightings
 
-    def _record(self, purged: PurgedEvent, sightings: list[dict] | None) -> None:
-        """Blank the row and log it in one transaction (after the files: a crash in between is purged again)."""
-        blank_sightings = None if sightings is None else json.dumps([{**s, "snapshot": None} for s in sightings])
+    def _record(self, purged: list[tuple[PurgedEvent, list[dict] | None]]) -> None:
+        """Blank the batch's rows and log them in one transaction (after the files: a crash in between is purged
+        again, its files then ``missing``)."""
         at = datetime.now(UTC).isoformat(timespec="seconds")
         self._db.execute("BEGIN IMMEDIATE")
         try:
-            self._db.execute("UPDATE events SET plate = NULL, plate_score = NULL, evidence = '{}', sightings = ? "
-                             "WHERE event_id = ?", (blank_sightings, purged.event_id))
-            self._db.execute("INSERT INTO purge_log (at, event_id, status, plate, files) VALUES (?, ?, ?, ?, ?)",
-                             (at, purged.event_id, purged.status, int(purged.plate),
-                              json.dumps(purged.files, ensure_ascii=False)))
+            self._db.executemany(
+                "UPDATE events SET plate = NULL, plate_score = NULL, evidence = '{}', sightings = ? WHERE event_id = ?",
+                [(_blank(sightings), event.event_id) for event, sightings in purged])
+            self._db.executemany(
+                "INSERT INTO purge_log (at, event_id, status, plate, files) VALUES (?, ?, ?, ?, ?)",
+                [(at, event.event_id, event.status, int(event.plate), json.dumps(event.files, ensure_ascii=False))
+                 for event, _ in purged])
             self._db.execute("COMMIT")
         except BaseException:
             self._db.execute("ROLLBACK")
             raise
+
+
+def _blank(sightings: list[dict] | None) -> str | None:
+    """The sightings' JSON without their photos."""
+    return None if sightings is None else json.dumps([{**s, "snapshot": None} for s in sightings])
 
 
 def delete_photo(root: Path, relative: str, dry_run: bool = False) -> str:
