@@ -156,6 +156,15 @@ def test_a_huge_document_is_refused_unread() -> None:
     assert "MB; a config has at most" in refusal("# " + "x" * 5_000_000 + "\n" + ZONE)
 
 
+@pytest.mark.parametrize(("value", "problem"), [("2026-13-45", "month must be in 1..12"),
+                                              ("2026-02-30", "day is out of range for month"),
+                                              ("2026-01-01 25:00:00", "hour must be in 0..23"),
+                                              ("1" * 5000, "Exceeds the limit (4300 digits)")])
+def test_a_date_or_number_yaml_cannot_make_is_one_sentence_with_its_line(value: str, problem: str) -> None:
+    message = refusal(ZONE + f"enforcement:\n  permits: [{{plate: A1, from: {value}, until: 2027-01-01}}]\n")
+    assert message.startswith("/site/cameras.yaml: ") and f"at line 9 cannot be read ({problem}" in message
+
+
 # -- files that are not configs --------------------------------------------------------------------------------------
 
 def test_a_config_that_is_not_utf8_is_one_sentence(tmp_path: Path) -> None:
@@ -228,6 +237,19 @@ def test_fuzzed_yaml_text_loads_or_gets_a_sentence(text: str) -> None:
 
 @settings(max_examples=200, deadline=None)
 @given(st.lists(st.sampled_from([ZONE, "        warn_after: ", "1e309", ".nan", "-5", "&a ", "*a", "[", "]",
-                                 "\n", "  ", "x: ", "- ", "cameras: ", "{", "}", ", ", "<<: "]), max_size=12))
+                                 "\n", "  ", "x: ", "- ", "cameras: ", "{", "}", ", ", "<<: ", "2026-13-45",
+                                 "2026-02-28 24:61:00", "9" * 5000, "!!binary ", "!!set ", "!!str ", "? ", "%TAG",
+                                 "enforcement: {permits: [{plate: A, from: ", "start_time: "]), max_size=12))
 def test_fuzzed_edits_of_a_good_config_load_or_get_a_sentence(parts: list[str]) -> None:
     loads_or_refuses("".join(parts))
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.binary(max_size=120).map(lambda noise: ZONE.encode() + noise))
+def test_fuzzed_bytes_of_a_file_load_or_get_a_sentence(tmp_path_factory: pytest.TempPathFactory, data: bytes) -> None:
+    path = tmp_path_factory.mktemp("fuzz") / "cameras.yaml"
+    path.write_bytes(data)
+    try:
+        assert isinstance(load_config(path), Config)
+    except ConfigError as exc:
+        assert str(exc).startswith(str(path))

@@ -67,6 +67,21 @@ class _BoundedLoader(_SafeLoader):
             _check_unique_keys(node)
         return node
 
+    def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
+        """PyYAML's value of ``node``; a date or a number it cannot make (2026-13-45, 5000 digits) is refused
+        with its line instead of escaping as a bare ``ValueError``."""
+        try:
+            return super().construct_object(node, deep)
+        except (ValueError, OverflowError) as exc:
+            if isinstance(exc, DocumentRefused):
+                raise
+            value = node.value if isinstance(node, yaml.ScalarNode) else "a value"
+            shown = repr(value) if len(value) <= 40 else f"{value[:30]!r}..."
+            reason = str(exc).split(":")[0]
+            raise DocumentRefused(f"{shown} at line {node.start_mark.line + 1} cannot be read ({reason}); write dates"
+                                  " as YYYY-MM-DD, times as YYYY-MM-DDTHH:MM:SS, numbers with fewer digits, or quote "
+                                  "it as text") from None
+
 
 def _check_unique_keys(node: yaml.MappingNode) -> None:
     seen: dict[tuple[str, str], int] = {}
