@@ -34,7 +34,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
                                         "OUT/state.db and taken up again by the next run.")
     p.add_argument("--config", required=True, type=Path, help="cameras and zones (YAML)")
     p.add_argument("--out", type=Path, default=Path("out/live"), help="output folder (default: out/live)")
-    p.add_argument("--health-port", type=int, default=DEFAULT_HEALTH_PORT,
+    p.add_argument("--health-port", type=health_port, default=DEFAULT_HEALTH_PORT,
                    help=f"port for /healthz and /metrics on 127.0.0.1 (default {DEFAULT_HEALTH_PORT}; 0: any free "
                         "port; -1: none)")
     p.add_argument("--model", help="model name (yolo11n, yolov8n, ...) or weight file; default: config or yolo11n")
@@ -47,6 +47,18 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     p.add_argument("--workers", type=worker_count, default=default_workers(),
                    help="detector threads working side by side, one core each (default: the CPU count)")
     p.set_defaults(run=run)
+
+
+def health_port(text: str) -> int:
+    """``--health-port``: a TCP port, 0 (any free one) or -1 (none); argparse prints the sentence and exits 2."""
+    try:
+        port = int(text)
+    except ValueError:
+        port = -2
+    if not -1 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port; give 1 to 65535, 0 for any free port or -1 for "
+                                         "no health server")
+    return port
 
 
 def run(args: argparse.Namespace, console: Console) -> int:

@@ -191,6 +191,13 @@ def test_a_worker_count_that_is_no_count_is_one_sentence(capsys, tmp_path: Path,
     assert "Traceback" not in err
 
 
+@pytest.mark.parametrize("port", ["65536", "-2", "99999999999999999999", "http"])
+def test_a_health_port_that_is_no_port_is_one_sentence(capsys, tmp_path: Path, port: str) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main(["run", "--config", str(tmp_path / "c.yaml"), "--health-port", port])
+    assert exit_.value.code == 2 and f"{port!r} is not a port; give 1 to 65535" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize("setup", ["folder", "latin-1", "store folder", "out file"])
 def test_unusable_files_are_one_sentence_and_exit_2(capsys, tmp_path: Path, setup: str) -> None:
     config = tmp_path / "cameras.yaml"
