@@ -1,8 +1,9 @@
 """The retention purge (DESIGN.md, "Plates and repeat offences"; docs/PLATES.md): plates are personal data.
 
 After ``enforcement.retention``, an event no reviewer confirmed loses what identifies a person: its evidence
-photos (plate crops, snapshots, crops, maps, sighting photos) are deleted and its ``plate``, ``plate_score`` and
-photo paths are blanked in the store. The row stays with its ids and times (the history and the counts stay) and
+photos (plate crops, snapshots, crops, maps, sighting photos) are deleted, its ``plate``, ``plate_score`` and
+photo paths are blanked in the store and a reviewer's correction of its plate (``review_plate_corrections``) is
+deleted. The row stays with its ids and times (the history and the counts stay) and
 ``purge_log`` records what was purged and when, never the plate itself.
 
 An event is kept when any event of its object (camera, zone, object) is ``confirmed`` in ``review_cases``: a
@@ -32,7 +33,7 @@ CREATE TABLE IF NOT EXISTS purge_log (   -- append-only: what the retention purg
     at       TEXT NOT NULL,              -- UTC, when purged
     event_id TEXT NOT NULL,
     status   TEXT NOT NULL,              -- the event's review status then (rejected, pending, ...) or 'unreviewed'
-    plate    INTEGER NOT NULL,           -- 1: a plate (or its score) was blanked; the plate is not kept here
+    plate    INTEGER NOT NULL,           -- 1: a plate, its score or a correction went; the plate is not kept
     files    TEXT NOT NULL               -- JSON {evidence path: deleted | missing | refused}
 );
 CREATE INDEX IF NOT EXISTS purge_log_by_event ON purge_log (event_id);
@@ -41,8 +42,9 @@ CREATE INDEX IF NOT EXISTS purge_log_by_event ON purge_log (event_id);
 OBJECT_INDEX = "CREATE INDEX IF NOT EXISTS events_by_object ON events (camera_id, zone_id, object_id)"
 PHOTO_SUFFIXES = (".jpg", ".jpeg", ".png")
 BATCH = 200  # events looked at per transaction: a batch takes milliseconds, so the live loop is not held up
-_HOLDS_SOMETHING = ("(e.plate IS NOT NULL OR e.plate_score IS NOT NULL OR e.evidence != '{}' "
-                    "OR e.sightings LIKE '%\"snapshot\": \"%')")
+_HOLDS_SOMETHING = ("e.plate IS NOT NULL OR e.plate_score IS NOT NULL OR e.evidence != '{}' "
+                    "OR e.sightings LIKE '%\"snapshot\": \"%'")
+CORRECTIONS = "review_plate_corrections"  # the review app's readings of misread plates: plates too
 _CONFIRMED_OBJECT = ("EXISTS (SELECT 1 FROM events o JOIN review_cases k ON k.event_id = o.event_id "
                      "WHERE o.camera_id = e.camera_id AND o.zone_id = e.zone_id AND o.object_id = e.object_id "
                      "AND k.status = 'confirmed')")  # an index lookup per event: events_by_object
@@ -101,25 +103,31 @@ class Purge:
         self._db.close()
 
     def _query(self) -> str:
-        reviewed = self._db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'review_cases'"
-                                    ).fetchone() is not None
+        reviewed, corrected = self._has_table("review_cases"), self._has_table(CORRECTIONS)
         status = "coalesce(s.status, 'unreviewed')" if reviewed else "'unreviewed'"
         join = " LEFT JOIN review_cases s ON s.event_id = e.event_id" if reviewed else ""
+        join += f" LEFT JOIN {CORRECTIONS} p ON p.event_id = e.event_id" if corrected else ""
+        holds = _HOLDS_SOMETHING + (" OR p.plate IS NOT NULL" if corrected else "")
         kept = f" AND NOT {_CONFIRMED_OBJECT}" if reviewed else ""
         return (f"SELECT e.rowid, e.event_id, e.plate, e.plate_score, e.evidence, e.sightings, c.evidence_root, "
-                f"coalesce(e.ts, e.recorded_at), {status} FROM events e "
+                f"coalesce(e.ts, e.recorded_at), {status}, {'p.plate' if corrected else 'NULL'} FROM events e "
                 f"LEFT JOIN cameras c ON c.camera_id = e.camera_id{join} "
-                f"WHERE e.rowid > ? AND {_HOLDS_SOMETHING}{kept} ORDER BY e.rowid LIMIT ?")
+                f"WHERE e.rowid > ? AND ({holds}){kept} ORDER BY e.rowid LIMIT ?")
+
+    def _has_table(self, name: str) -> bool:
+        return self._db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
+                                (name,)).fetchone() is not None
 
     def _purge(self, row: tuple, dry_run: bool) -> tuple[PurgedEvent, list[dict] | None]:
         """Delete one event's photos; returns what was purged and its sightings (to blank)."""
-        _, event_id, plate, plate_score, evidence, sightings, root, _, status = row
+        _, event_id, plate, plate_score, evidence, sightings, root, _, status, correction = row
         evidence = json.loads(evidence) if evidence else {}
         sightings = json.loads(sightings) if sightings else None
         paths = [*evidence.values(), *(s["snapshot"] for s in sightings or () if s.get("snapshot"))]
         base = Path(root) if root else self.store_path.parent
         files = {path: delete_photo(base, path, dry_run) for path in dict.fromkeys(paths)}
-        return PurgedEvent(event_id, status, plate is not None or plate_score is not None, files), sightings
+        had_plate = plate is not None or plate_score is not None or correction is not None
+        return PurgedEvent(event_id, status, had_plate, files), sightings
 
     def _record(self, purged: list[tuple[PurgedEvent, list[dict] | None]]) -> None:
         """Blank the batch's rows and log them in one transaction (after the files: a crash in between is purged
@@ -130,6 +138,9 @@ class Purge:
             self._db.executemany(
                 "UPDATE events SET plate = NULL, plate_score = NULL, evidence = '{}', sightings = ? WHERE event_id = ?",
                 [(_blank(sightings), event.event_id) for event, sightings in purged])
+            if self._has_table(CORRECTIONS):
+                self._db.executemany(f"DELETE FROM {CORRECTIONS} WHERE event_id = ?",
+                                     [(event.event_id,) for event, _ in purged])
             self._db.executemany(
                 "INSERT INTO purge_log (at, event_id, status, plate, files) VALUES (?, ?, ?, ?, ?)",
                 [(at, event.event_id, event.status, int(event.plate), json.dumps(event.files, ensure_ascii=False))

@@ -109,6 +109,19 @@ def test_old_rejected_and_unreviewed_events_lose_plates_and_photos_confirmed_and
     assert "京E" not in json.dumps(log, ensure_ascii=False)  # the log does not keep the plate it purged
 
 
+def test_a_reviewers_correction_of_the_plate_goes_with_the_plate(out):
+    review(out, {"cam/walk/1/warn": "reject", "cam/walk/2/warn": "confirm"})
+    db = Database(out / "events.db")
+    for event_id in ("cam/walk/1/warn", "cam/walk/2/warn", "cam/walk/3/warn"):
+        db.connect().execute("INSERT INTO review_plate_corrections VALUES (?, '京E·MC138', 1, '2026-05-01')",
+                             (event_id,))
+    db.connect().execute("UPDATE events SET plate = NULL, plate_score = NULL WHERE event_id = 'cam/walk/3/warn'")
+    purged = {p.event_id: p for p in purge(out)}
+    assert purged["cam/walk/1/warn"].plate and purged["cam/walk/3/warn"].plate  # 3: only its correction held one
+    left = [row[0] for row in db.connect().execute("SELECT event_id FROM review_plate_corrections")]
+    assert left == ["cam/walk/2/warn"]
+
+
 def test_a_second_purge_finds_nothing_left(out):
     review(out, {"cam/walk/2/warn": "confirm"})
     assert len(purge(out)) == 3
