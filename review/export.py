@@ -36,6 +36,7 @@ MIN_CROP_SIDE = 4  # pixels: a smaller crop cannot teach a detector anything
 VAL_SHARE = 5  # one object in five goes to the validation split
 MANIFEST_FIELDS = ("image", "split", "label", "event_id", "camera_id", "zone_id", "rule", "class", "score",
                    "reviewers")
+PLATE_FIELDS = ("plate", "plate_image")  # only with ``with_plates``: plates are personal data (docs/PLATES.md)
 
 
 @dataclass
@@ -67,6 +68,8 @@ class _Sample:
     evidence_root: str | None
     positive: bool
     reviewers: int
+    plate: str | None = None  # a reviewer's correction, else the camera's read
+    plate_crop: str | None = None
 
 
 def yolo_label(bbox: tuple[float, float, float, float], crop_size: tuple[int, int], class_index: int,
@@ -96,14 +99,16 @@ class DatasetExport:
         '0 positive(s), 0 hard negative(s)'
     """
 
-    def __init__(self, db: Database):
+    def __init__(self, db: Database, with_plates: bool = False):
         self.samples = _samples(db)
+        self.with_plates = with_plates  # else neither plate text nor plate crops are written
         self.summary = ExportSummary(names=sorted({s.class_name for s in self.samples if s.positive}))
 
     def files(self) -> Iterator[tuple[str, bytes]]:
         index = {name: i for i, name in enumerate(self.summary.names)}
         manifest = io.StringIO()
-        writer = csv.DictWriter(manifest, MANIFEST_FIELDS, lineterminator="\n")
+        writer = csv.DictWriter(manifest, MANIFEST_FIELDS + (PLATE_FIELDS if self.with_plates else ()),
+                                lineterminator="\n")
         writer.writeheader()
         splits: set[str] = set()
         for sample in self.samples:
@@ -118,6 +123,9 @@ class DatasetExport:
             label = yolo_label(sample.bbox, size, index[sample.class_name]) + "\n" if sample.positive else ""
             yield f"images/{split}/{stem}.jpg", data
             yield f"labels/{split}/{stem}.txt", label.encode()
+            plate = _read_plate(sample, f"plates/{split}/{stem}.jpg") if self.with_plates else {}
+            if plate.get("plate_image"):
+                yield plate["plate_image"], plate.pop("data")
             if sample.positive:
                 self.summary.positives += 1
             else:
@@ -126,7 +134,7 @@ class DatasetExport:
                              "label": "positive" if sample.positive else "hard_negative",
                              "event_id": sample.event_id, "camera_id": sample.camera_id, "zone_id": sample.zone_id,
                              "rule": sample.rule, "class": sample.class_name, "score": sample.score,
-                             "reviewers": sample.reviewers})
+                             "reviewers": sample.reviewers, **plate})
         yield "data.yaml", _data_yaml(self.summary, has_val="val" in splits).encode()
         yield "manifest.csv", manifest.getvalue().encode()
 
@@ -165,14 +173,15 @@ def _samples(db: Database) -> list[_Sample]:
     db.sync_cases()
     rows = db.connect().execute(
         "SELECT e.event_id, e.camera_id, e.zone_id, e.object_id, e.rule, e.class, e.score, e.bbox, e.evidence, "
-        "s.status, s.reviewers, c.evidence_root FROM review_cases s JOIN events e ON e.event_id = s.event_id "
-        f"LEFT JOIN cameras c ON c.camera_id = e.camera_id WHERE {_CHOSEN} ORDER BY s.seq").fetchall()
+        "s.status, s.reviewers, c.evidence_root, coalesce(p.plate, e.plate) AS plate FROM review_cases s "
+        "JOIN events e ON e.event_id = s.event_id LEFT JOIN cameras c ON c.camera_id = e.camera_id "
+        f"LEFT JOIN review_plate_corrections p ON p.event_id = e.event_id WHERE {_CHOSEN} ORDER BY s.seq").fetchall()
     samples = []
     for r in rows:
         evidence = json.loads(r["evidence"])
         samples.append(_Sample(r["event_id"], r["camera_id"], r["zone_id"], r["object_id"], r["rule"], r["class"],
                                r["score"], tuple(json.loads(r["bbox"])), evidence.get("crop"), r["evidence_root"],
-                               r["status"] == "confirmed", r["reviewers"]))
+                               r["status"] == "confirmed", r["reviewers"], r["plate"], evidence.get("plate_crop")))
     return samples
 
 
@@ -190,6 +199,15 @@ def _read_crop(sample: _Sample) -> tuple[bytes, tuple[int, int]] | None:
     if min(size) < MIN_CROP_SIDE:  # the pipeline's crop is 1x1 for specks
         return None
     return data, size
+
+
+def _read_plate(sample: _Sample, name: str) -> dict[str, str | bytes]:
+    """The manifest's plate columns of ``sample`` and, when its plate crop can be read, its bytes (``data``)."""
+    try:
+        data = read_evidence(sample.evidence_root, sample.plate_crop)[0] if sample.plate_crop else None
+    except (EvidenceRefused, OSError):
+        data = None
+    return {"plate": sample.plate or "", "plate_image": name if data else "", **({"data": data} if data else {})}
 
 
 def _split(sample: _Sample) -> str:

@@ -51,6 +51,8 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
                                             "as hard negatives, in YOLO format.")
     export.add_argument("--db", required=True, type=Path, help="the event store (OUT/events.db)")
     export.add_argument("--out", required=True, type=Path, help="folder to write (data.yaml, images/, labels/)")
+    export.add_argument("--with-plates", action="store_true",
+                        help="also write each event's plate (manifest.csv) and plate crop (plates/): personal data")
     export.set_defaults(run=export_dataset)
 
 
@@ -117,7 +119,7 @@ def export_dataset(args: argparse.Namespace, console: Console) -> int:
     db = _refusing(console, lambda: Database(args.db))
     if db is None:
         return 2
-    summary = DatasetExport(db).write_folder(args.out)
+    summary = DatasetExport(db, with_plates=args.with_plates).write_folder(args.out)
     console.print(f"Wrote {summary.sentence()} to {args.out} (train with data={args.out.resolve()}/data.yaml).",
                   highlight=False)
     return 0

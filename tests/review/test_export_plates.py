@@ -1,8 +1,10 @@
 """Plates are personal data (docs/PLATES.md): the dataset export holds neither the plate text nor the plate crops of
-the events it exports (the plate's pixels inside a vehicle crop are a known limit, not checked here)."""
+the events it exports unless asked (``--with-plates``); the plate's pixels inside a vehicle crop are a known limit,
+not checked here."""
 
 from __future__ import annotations
 
+import csv
 import io
 import json
 import zipfile
@@ -51,3 +53,17 @@ def test_the_zip_download_holds_no_plate_text_and_no_plate_crop(site):
     plate_crop = give_plates(site)
     archive = zipfile.ZipFile(io.BytesIO(b"".join(DatasetExport(site.database()).zip_stream())))
     assert_no_plate({name: archive.read(name) for name in archive.namelist()}, plate_crop)
+
+
+def test_with_plates_the_manifest_names_each_plate_and_the_plate_crops_are_written(site, tmp_path, capsys):
+    plate_crop = give_plates(site)
+    site.database().connect().execute("INSERT INTO review_plate_corrections VALUES ('cam-a/walk/1/warn', "
+                                      "'京E·MC138', 1, '2026-05-01')")  # a reviewer's reading wins
+    out = tmp_path / "dataset"
+    assert main(["review", "export", "--db", str(site.db_path), "--out", str(out), "--with-plates"]) == 0
+    rows = list(csv.DictReader((out / "manifest.csv").read_text(encoding="utf-8").splitlines()))
+    assert len(rows) == 3
+    assert {row["event_id"]: row["plate"] for row in rows} == {"cam-a/walk/1/warn": "京E·MC138",
+                                                               "cam-b/kerb/3/warn": PLATE, "cam-a/walk/5/warn": PLATE}
+    assert all((out / row["plate_image"]).read_bytes() == plate_crop for row in rows)
+    assert {row["plate_image"].split("/")[0] for row in rows} == {"plates"}
