@@ -48,6 +48,7 @@ ZOOM_RANGE = (0.5, 2.0)  # more zoom than this and the reference's features are 
 MAX_ANISOTROPY = 2.0  # the homography's linear part may not stretch one direction twice the other: degenerate
 MIN_INLIERS = 40  # a different scene gets a handful of chance inliers; a real view keeps hundreds
 MIN_INLIER_SHARE = 0.4  # of the ratio-test matches: a different scene's matches are mostly noise
+PERSPECTIVE_EXTENT = 0.5  # inliers spanning less of the frame's width or height fit a similarity, not a homography
 MIN_SPREAD = 0.05  # the inliers' convex hull covers this share of the frame at least, not one object
 PRECHECK_CHANGED = 0.02  # at most this share of thumbnail cells (outside boxes) may change for "the same view"
 LIGHT_CHANGE = 0.15  # relative change of the mean brightness that makes ``ViewCheck.refresh`` renew the reference
@@ -187,6 +188,8 @@ class ViewCheck:
         if homography is None:
             return ViewState("moved", None, reason="no homography fits the matches")
         inlier_mask = inlier_mask.ravel().astype(bool)
+        if _extent(source[inlier_mask], grey.shape) < PERSPECTIVE_EXTENT:
+            homography = _similarity(source[inlier_mask], target[inlier_mask], homography)
         full = np.diag([1 / reference.scale, 1 / reference.scale, 1.0]) @ homography @ np.diag([scale, scale, 1.0])
         full /= full[2, 2]
         spread = _hull_share(source[inlier_mask], grey.shape)
@@ -225,14 +228,30 @@ def _judge(homography: np.ndarray, size: tuple[int, int], inliers: int, share: f
     return state
 
 
+def _extent(points: np.ndarray, shape: tuple[int, ...]) -> float:
+    """The smaller of the width and height shares of the frame that ``points`` span."""
+    if len(points) < 2:
+        return 0.0
+    span = points.max(axis=0) - points.min(axis=0)
+    return float(min(span[0] / shape[1], span[1] / shape[0]))
+
+
+def _similarity(source: np.ndarray, target: np.ndarray, fallback: np.ndarray) -> np.ndarray:
+    """Shift, zoom and rotation only, fitted to the inliers: from a strip of the frame a homography's perspective
+    is free to swing the rest of the frame anywhere, a similarity extrapolates the way a PTZ camera moves."""
+    affine, _ = cv2.estimateAffinePartial2D(source, target, method=cv2.RANSAC, ransacReprojThreshold=RANSAC_PX)
+    return fallback if affine is None else np.vstack([affine, [0.0, 0.0, 1.0]])
+
+
 def _grey(frame: np.ndarray, scale: float) -> np.ndarray:
     if scale < 1.0:
         frame = cv2.resize(frame, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
     return cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY) if frame.ndim == 3 else frame
 
 
-def _static_mask(shape: tuple[int, ...], boxes: Boxes, scale: float, margin: int = BOX_MARGIN_PX) -> np.ndarray:
-    """255 on the static background, 0 on the boxes (scaled, widened by ``margin``)."""
+def _static_mask(shape: tuple[int, ...], boxes: Boxes, scale: float, margin: int | None = None) -> np.ndarray:
+    """255 on the static background, 0 on the boxes (scaled, widened by ``margin``, default ``BOX_MARGIN_PX``)."""
+    margin = BOX_MARGIN_PX if margin is None else margin
     mask = np.full(shape[:2], 255, np.uint8)
     for x1, y1, x2, y2 in np.asarray(boxes if boxes is not None else [], dtype=np.float64).reshape(-1, 4):
         left, top = max(0, int(x1 * scale) - margin), max(0, int(y1 * scale) - margin)

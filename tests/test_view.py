@@ -68,6 +68,17 @@ def test_a_known_small_move_is_shifted_and_its_homography_recovered(street, chec
     assert np.abs(state.to_frame(zone) - reanchor(zone, reference_to_view)).max() < 2.0, name
 
 
+def test_a_zoom_seen_through_a_strip_of_the_frame_is_fitted_without_a_perspective_swing(street, check):
+    """Only the top 3/8 is static background (the rest covered by a box): a homography fitted there would be
+    free to swing the bottom of the frame anywhere; the zoom is recovered at the far corners too."""
+    reference_to_view = about_centre(street, zoom=1.3)
+    h, w = street.shape[:2]
+    state = check.check(viewed_through(street, reference_to_view), [(0, h * 3 // 8, w, h)])
+    assert state.state == "shifted", state
+    recovered = reanchor(corners(street), state.homography)
+    assert np.abs(recovered - reanchor(corners(street), np.linalg.inv(reference_to_view))).max() < 3.0
+
+
 def test_a_40_percent_shift_is_moved(street, check):
     shift = np.array([[1, 0, 0.4 * street.shape[1]], [0, 1, 0], [0, 0, 1]])
     state = check.check(viewed_through(street, shift))
