@@ -28,7 +28,7 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import cv2
 import numpy as np
@@ -121,9 +121,6 @@ class ViewState:
             raise ValueError(f"the view is {self.state} ({self.reason}): no homography to re-anchor through")
         return reanchor(points, np.linalg.inv(self.homography))
 
-    def replace(self, **changes) -> ViewState:
-        return ViewState(**{**self.__dict__, **changes})
-
 
 def reanchor(points, homography: np.ndarray) -> np.ndarray:
     """``points`` (N, 2) mapped through the 3x3 ``homography``, as an (N, 2) float array.
@@ -152,7 +149,7 @@ class ViewCheck:
         ``precheck=False`` matches features even when the thumbnail has not changed."""
         thumb = thumbnail(frame)
         if precheck and _same_view(thumb, self._last_thumb, boxes, frame.shape[1]):
-            return self._last.replace(precheck=True)
+            return replace(self._last, precheck=True)
         state = self._match(frame, boxes)
         self._last_thumb, self._last = thumb, state
         return state
@@ -208,24 +205,20 @@ def _judge(homography: np.ndarray, size: tuple[int, int], inliers: int, share: f
     area = abs(cv2.contourArea(mapped.astype(np.float32)))
     zoom = float(np.sqrt(width * height / area)) if area > 0 else float("inf")
     singular = np.linalg.svd(homography[:2, :2], compute_uv=False)
-    state = ViewState("shifted", homography, inliers, share, displacement, displacement / diagonal, zoom)
-    if inliers < MIN_INLIERS:
-        return state.replace(state="moved", reason=f"{inliers} inliers (< {MIN_INLIERS})")
-    if share < MIN_INLIER_SHARE:
-        return state.replace(state="moved", reason=f"{share:.0%} of the matches are inliers (< {MIN_INLIER_SHARE:.0%})")
-    if spread < MIN_SPREAD:
-        return state.replace(state="moved", reason=f"the inliers cover {spread:.0%} of the frame (< {MIN_SPREAD:.0%})")
-    convex = cv2.isContourConvex(mapped.astype(np.float32))
-    if not convex or singular[1] <= 0 or singular[0] / singular[1] > MAX_ANISOTROPY:
-        return state.replace(state="moved", reason="the homography is degenerate")
-    if not ZOOM_RANGE[0] <= zoom <= ZOOM_RANGE[1]:
-        return state.replace(state="moved", reason=f"zoom {zoom:.2f} outside {ZOOM_RANGE[0]}-{ZOOM_RANGE[1]}")
-    if displacement > SHIFT_LIMIT * diagonal:
-        return state.replace(state="moved", reason=f"the corners moved {displacement / diagonal:.0%} of the diagonal "
-                                                   f"(> {SHIFT_LIMIT:.0%})")
-    if displacement < OK_SHARE * diagonal:
-        return state.replace(state="ok")
-    return state
+    degenerate = not cv2.isContourConvex(mapped.astype(np.float32)) or singular[1] <= 0 \
+        or singular[0] / singular[1] > MAX_ANISOTROPY
+    reasons = [  # the first that holds makes the view "moved"
+        (inliers < MIN_INLIERS, f"{inliers} inliers (< {MIN_INLIERS})"),
+        (share < MIN_INLIER_SHARE, f"{share:.0%} of the matches are inliers (< {MIN_INLIER_SHARE:.0%})"),
+        (spread < MIN_SPREAD, f"the inliers cover {spread:.0%} of the frame (< {MIN_SPREAD:.0%})"),
+        (degenerate, "the homography is degenerate"),
+        (not ZOOM_RANGE[0] <= zoom <= ZOOM_RANGE[1], f"zoom {zoom:.2f} outside {ZOOM_RANGE[0]}-{ZOOM_RANGE[1]}"),
+        (displacement > SHIFT_LIMIT * diagonal,
+         f"the corners moved {displacement / diagonal:.0%} of the diagonal (> {SHIFT_LIMIT:.0%})"),
+    ]
+    reason = next((why for holds, why in reasons if holds), "")
+    state = "moved" if reason else "ok" if displacement < OK_SHARE * diagonal else "shifted"
+    return ViewState(state, homography, inliers, share, displacement, displacement / diagonal, zoom, reason=reason)
 
 
 def _extent(points: np.ndarray, shape: tuple[int, ...]) -> float:
