@@ -29,15 +29,14 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 
 import numpy as np
-from pyproj import Geod
 
 from contracts.names import RULES
 from detector.boxes import box_iou
 from evaluation.events_io import GeoTruthObject, GeoTruthScenario, TruthObject, TruthScenario
 from events.record import Event
+from geo import distance_m
 
 GEO_RADIUS_M = 5.0  # how far a patrol event's position may be from its object and still match
-_GEOD = Geod(ellps="WGS84")
 
 
 @dataclass
@@ -179,19 +178,8 @@ def _score_camera(scenario: TruthScenario, events: list[Event], scores: dict[str
     due = [o for o in scenario.objects if o.warn is not None]
     pairs = _match(due, warns, tolerance, min_iou)
     matched_events = {id(e) for e in pairs.values()}
-    outcomes = []
-    for obj in scenario.objects:
-        if obj.warn is None:
-            continue
-        score = scores[obj.rule]
-        score.expected += 1
-        event = pairs.get(obj.id)
-        if event is None:
-            outcomes.append(Outcome(scenario.name, obj.id, obj.rule, obj.warn, None, obj.clear, None, "missed"))
-            continue
-        score.matched += 1
-        score.warn_errors.append(event.t - obj.warn)
-        outcomes.append(_clear_outcome(scenario, obj, event, clears, score))
+    outcomes = _tally(scenario, due, pairs, scores,
+                      lambda obj, event, score: _matched_outcome(scenario, obj, event, clears, score))
     for event in warns:
         if id(event) in matched_events:
             continue
@@ -208,6 +196,23 @@ def _score_camera(scenario: TruthScenario, events: list[Event], scores: dict[str
     for obj in scenario.objects:
         if obj.id not in warned_objects and not any(o.object_id == obj.id for o in outcomes):
             outcomes.append(Outcome(scenario.name, obj.id, obj.rule, None, None, None, None, "no event (ok)"))
+    return outcomes
+
+
+def _tally(scenario: TruthScenario | GeoTruthScenario, due: list, pairs: dict[str, Event],
+           scores: dict[str, RuleScore], matched_outcome) -> list[Outcome]:
+    """Count each object due a warn into its rule's score: missed, or matched with what ``matched_outcome(obj,
+    event, score)`` makes of it (its errors and its clear)."""
+    outcomes = []
+    for obj in due:
+        score = scores[obj.rule]
+        score.expected += 1
+        event = pairs.get(obj.id)
+        if event is None:
+            outcomes.append(Outcome(scenario.name, obj.id, obj.rule, obj.warn, None, obj.clear, None, "missed"))
+            continue
+        score.matched += 1
+        outcomes.append(matched_outcome(obj, event, score))
     return outcomes
 
 
@@ -250,8 +255,10 @@ def _owner(scenario: TruthScenario, event: Event, min_iou: float) -> TruthObject
     return best
 
 
-def _clear_outcome(scenario: TruthScenario, obj: TruthObject, warn: Event, clears: list[Event],
-                   score: RuleScore) -> Outcome:
+def _matched_outcome(scenario: TruthScenario, obj: TruthObject, warn: Event, clears: list[Event],
+                     score: RuleScore) -> Outcome:
+    """A matched warn: its time error, and its clear (or the one that should have come)."""
+    score.warn_errors.append(warn.t - obj.warn)
     clear = next((c for c in clears if c.zone_id == warn.zone_id and c.object_id == warn.object_id), None)
     clear_t = clear.t if clear else None
     return Outcome(scenario.name, obj.id, obj.rule, obj.warn, warn.t, obj.clear, clear_t,
@@ -301,7 +308,7 @@ def _placed(scenario: GeoTruthScenario, event: Event) -> _Placed | None:
 
 
 def _distance(obj: GeoTruthObject, placed: _Placed) -> float:
-    return float(_GEOD.inv(obj.lon, obj.lat, placed.lon, placed.lat)[2])
+    return distance_m(obj.lon, obj.lat, placed.lon, placed.lat)
 
 
 def _near(obj: GeoTruthObject, placed: _Placed, radius: float) -> bool:
@@ -318,18 +325,8 @@ def _score_geo_camera(scenario: GeoTruthScenario, events: list[Event], scores: d
                   if p is not None and _near(obj, p, radius) and abs(p.t - obj.warn) <= tolerance]
     pairs = _pair_up(candidates, warns)
     where = {id(p.event): p for p in placed if p is not None}
-    outcomes = []
-    for obj in due:
-        score = scores[obj.rule]
-        score.expected += 1
-        event = pairs.get(obj.id)
-        if event is None:
-            outcomes.append(Outcome(scenario.name, obj.id, obj.rule, obj.warn, None, obj.clear, None, "missed"))
-            continue
-        score.matched += 1
-        score.warn_errors.append(where[id(event)].t - obj.warn)
-        score.position_errors.append(_distance(obj, where[id(event)]))
-        outcomes.append(_geo_clear_outcome(scenario, obj, where[id(event)], clears, score))
+    outcomes = _tally(scenario, due, pairs, scores,
+                      lambda obj, event, score: _geo_matched_outcome(scenario, obj, where[id(event)], clears, score))
     matched = {id(e) for e in pairs.values()}
     for event, spot in zip(warns, placed, strict=True):
         if id(event) in matched:
@@ -359,8 +356,11 @@ def _geo_owner(scenario: GeoTruthScenario, spot: _Placed, radius: float) -> GeoT
     return min(present, key=lambda o: _distance(o, spot), default=None)
 
 
-def _geo_clear_outcome(scenario: GeoTruthScenario, obj: GeoTruthObject, warn: _Placed, clears: list[_Placed],
-                       score: RuleScore) -> Outcome:
+def _geo_matched_outcome(scenario: GeoTruthScenario, obj: GeoTruthObject, warn: _Placed, clears: list[_Placed],
+                         score: RuleScore) -> Outcome:
+    """A matched patrol warn: its time and position errors, and its clear."""
+    score.warn_errors.append(warn.t - obj.warn)
+    score.position_errors.append(_distance(obj, warn))
     clear = next((c for c in clears if c.event.zone_id == warn.event.zone_id
                   and c.event.object_id == warn.event.object_id), None)
     clear_t = clear.t if clear else None

@@ -47,7 +47,7 @@ class EvidenceWriter:
             label = f"{change.class_name} #{change.object_id} {format_dwell(t - change.since_t)}"
             draw_box(snapshot, change.xyxy, label, ALERT)
         draw_footer(snapshot, self.camera.id, t, origin)
-        return Photos(_jpeg(snapshot), _jpeg(crop(image, change.xyxy)))
+        return Photos(jpeg_bytes(snapshot), jpeg_bytes(crop(image, change.xyxy)))
 
     def hold(self, change: StateChange, photos: Photos) -> None:
         self._pending[_key(change)] = photos
@@ -76,7 +76,7 @@ class EvidenceWriter:
 
     def save_plate(self, change: StateChange, plate: np.ndarray) -> str:
         """Write the photo of the plate region of ``change``'s object (BGR); returns its relative path."""
-        return self._write(change, "plate", _jpeg(plate))
+        return self._write(change, "plate", jpeg_bytes(plate))
 
     def _write(self, change: StateChange, suffix: str, data: bytes) -> str:
         parts = ("evidence", self.camera.id, change.zone_id, f"{change.object_id}-{suffix}.jpg")
@@ -90,7 +90,8 @@ def _key(change: StateChange) -> tuple[str, str, str]:
     return change.zone_id, change.rule, change.object_id
 
 
-def _jpeg(image: np.ndarray) -> bytes:
+def jpeg_bytes(image: np.ndarray) -> bytes:
+    """The evidence JPEG of an image (every photo of every camera at one quality)."""
     ok, data = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
     if not ok:
         raise RuntimeError("JPEG encoding failed")

@@ -17,11 +17,11 @@ from shapely.geometry import Polygon
 from contracts.paths import under
 from detector.boxes import crop
 from events.drawing import ALERT, CALM, ZONE_COLOURS, draw_box, draw_zone, put_label
+from events.evidence import jpeg_bytes
 from geo import GroundProjection, Pose, to_vehicle
 
 MAP_SIZE = 480  # pixels, square
 MAP_MARGIN_M = 25.0  # metres of surroundings shown around the sightings
-JPEG_QUALITY = 88
 
 
 class PatrolEvidence:
@@ -48,10 +48,7 @@ class PatrolEvidence:
         parts = ("evidence", self.camera_id, zone_id, f"{mark_id}-{what}.jpg")
         target = under(self.root, *parts)  # ids are path parts: none may lead out of the output folder
         target.parent.mkdir(parents=True, exist_ok=True)
-        ok, data = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
-        if not ok:
-            raise RuntimeError("JPEG encoding failed")
-        target.write_bytes(data.tobytes())
+        target.write_bytes(jpeg_bytes(image))
         return PurePosixPath(*parts).as_posix()
 
     def write_crop(self, zone_id: str, mark_id: str, what: str, image: np.ndarray, bbox) -> str:

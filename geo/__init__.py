@@ -27,7 +27,8 @@ Ground projection (``mount``):
   grows with the square of the range), and ``trust_range(mount, width, *, max_error=1.5, pixel_error=2.0,
   pitch_error=0.5)``: the cut-off range beyond which detections are not placed and spots not cleared (16.2 m
   for a 1.6 m, 12 degree, 95 degree-hfov mount on 1920-pixel frames; 26.8 m if only 1 px and 0.5 m counted).
-- ``LocalFrame(lon, lat)``: ``.to_xy(lon, lat)`` and ``.to_lonlat(x, y)``, metres east/north (for geo_polygon).
+- ``LocalFrame(lon, lat)``: ``.to_xy(lon, lat)`` and ``.to_lonlat(x, y)``, metres east/north (for geo_polygon);
+  ``distance_m(lon1, lat1, lon2, lat2)``: the WGS84 geodesic between two positions.
 
 A drone (``kind: drone``) is ``Mount(height=<altitude above the ground>, pitch=90, hfov=...)``, rebuilt per frame
 from ``Pose.alt`` when it climbs; read its track with ``compass=True`` when its ``heading`` is the gimbal's yaw.
@@ -44,7 +45,7 @@ from ``Pose.alt`` when it climbs; read its track with ``compass=True`` when its 
 """
 
 from geo.errors import MountError, TrackError
-from geo.local import LocalFrame
+from geo.local import LocalFrame, distance_m
 from geo.projection import (
     MAX_ERROR_M,
     PITCH_ERROR_DEG,
@@ -63,5 +64,5 @@ from geo.track import MAX_GAP_S, MAX_SPEED, MIN_SPEED, Pose, Track, VideoTrack, 
 __all__ = [
     "MAX_ERROR_M", "MAX_GAP_S", "MAX_SPEED", "MIN_SPEED", "PITCH_ERROR_DEG", "PIXEL_ERROR_PX", "Fix", "Fixes",
     "GroundProjection", "LocalFrame", "Mount", "MountError", "Pose", "Track", "TrackError", "VideoTrack",
-    "range_error", "read_fixes", "read_track", "to_local", "to_vehicle", "to_world", "trust_range",
+    "distance_m", "range_error", "read_fixes", "read_track", "to_local", "to_vehicle", "to_world", "trust_range",
 ]

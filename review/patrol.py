@@ -10,23 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import quote
 
-from pyproj import Geod
-
 from events.record import Event, SightingRecord
+from geo import distance_m
 
-_GEOD = Geod(ellps="WGS84")
 _LAST_CAPTIONS = {"warn": "warned", "escalate": "escalated"}
-
-
-def distance_m(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
-    """Ground distance between two WGS84 positions, in metres (the geodesic).
-
-    >>> round(distance_m(120.6712, 28.0011, 120.6712, 28.0012), 2)  # a ten-thousandth of a degree north
-    11.08
-    >>> distance_m(120.6712, 28.0011, 120.6712, 28.0011)
-    0.0
-    """
-    return float(_GEOD.inv(lon1, lat1, lon2, lat2)[2])
 
 
 def position_text(lon: float, lat: float) -> str:

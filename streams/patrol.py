@@ -111,11 +111,13 @@ class PatrolPipeline:
                 continue
             width = float(np.hypot(*(corners[1][i] - corners[0][i])))
             xyxy = tuple(float(v) for v in detections.xyxy[i])
-            placed.append(Placement(-1, str(detections.class_name[i]),
-                                    str(detections.category[i]), xyxy, float(detections.confidence[i]),
-                                    (float(local[i, 0]), float(local[i, 1])), (float(lon[i]), float(lat[i])),
-                                    width if math.isfinite(width) else None,
-                                    appearance(image, detections.xyxy[i])))
+            category = str(detections.category[i])
+            # only an object in a violation zone can become a sighting, whose look is compared
+            counted = self.zones.violation(category, *local[i]) is not None
+            placed.append(Placement(-1, str(detections.class_name[i]), category, xyxy,
+                                    float(detections.confidence[i]), (float(local[i, 0]), float(local[i, 1])),
+                                    (float(lon[i]), float(lat[i])), width if math.isfinite(width) else None,
+                                    appearance(image, detections.xyxy[i]) if counted else None))
         return placed
 
     def _spot(self, x: float, y: float, pose: Pose, detections: Detections, standing: np.ndarray,

@@ -5,8 +5,9 @@ pace (1.4 m/s north) and a guessed mount (1.5 m, looking ahead, 4 degrees down, 
 What the frames show, checked by eye on frames extracted every second: bicycles parked by the shop front on the
 left of the first frames (their boxes about x 400-460, y 155-210 in the first 4 s); the camera turns left after
 about 4 s, which a straight track cannot know, so places on the map drift once it turns; nobody stays long enough
-for anything to be warned on one pass. Measured: the shop-front bicycle is placed with a spread of 0.2-0.9 m within
-each of its tracks, and its sightings lie about 2 m apart (the same chalk mark).
+for anything to be warned on one pass. The test asserts the shop-front bicycle is placed within 1 m of its median
+in each of its tracks and its sightings within 3 m of each other (one run, instrumented by hand, showed 0.2-0.9 m
+and about 2 m).
 """
 
 from __future__ import annotations

@@ -34,11 +34,9 @@ from datetime import datetime
 from typing import Literal
 
 import numpy as np
-from pyproj import Geod
 
 from detector.appearance import appearance_distance
-
-_GEOD = Geod(ellps="WGS84")
+from geo import distance_m as geodesic_m
 
 ChalkKind = Literal["chalk", "warn", "clear", "drop"]
 
@@ -125,7 +123,7 @@ class ChalkChange:
 
 def distance_m(a: Sighting, b: Sighting) -> float:
     """Ground distance between two sightings, in metres (WGS84 geodesic)."""
-    return float(_GEOD.inv(a.lon, a.lat, b.lon, b.lat)[2])
+    return geodesic_m(a.lon, a.lat, b.lon, b.lat)
 
 
 def same_object(mark: ChalkMark, sighting: Sighting, params: ChalkParams) -> bool:

@@ -18,29 +18,13 @@ from hypothesis import strategies as st
 
 import review.accounts as accounts_module
 from review.accounts import MAX_CONCURRENT_HASHES, MAX_FAILURES_PER_USER
-from review.app import create_app
 from review.zone_editor import ZoneFile
 from streams.config_rules import PipelineConfigRules
 from tests.review.conftest import csrf_of, log_in
-from tests.review.site import PASSWORDS, build_site, copy_site, street_frame
+from tests.review.site import PASSWORDS
 
 CROP = "evidence/cam-a/walk/1-warn-crop.jpg"
 FUZZ = settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-
-
-@pytest.fixture(scope="module")
-def template_site(tmp_path_factory):
-    return build_site(tmp_path_factory.mktemp("hostile-template"), street_frame())
-
-
-@pytest.fixture
-def site(template_site, tmp_path):
-    return copy_site(template_site, tmp_path)
-
-
-@pytest.fixture
-def app(site):
-    return create_app(site.db_path, ZoneFile(site.config_path, PipelineConfigRules()))
 
 
 @pytest.fixture
