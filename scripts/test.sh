@@ -12,6 +12,8 @@ TEST_APT_PACKAGES=(
   gstreamer1.0-plugins-base  # ... the core elements
   gstreamer1.0-plugins-good  # ... qtdemux (MP4) and rtph264pay
   gstreamer1.0-plugins-bad  # ... h264parse
+  postgresql  # tests: the PostgreSQL store (a server initialised in a temporary folder, on loopback)
+  mosquitto  # tests: the MQTT sink's broker (on loopback)
 )
 EXTRA_APT_PACKAGES="${TEST_APT_PACKAGES[*]}" source "$ROOT/scripts/setup.sh"
 cd "$ROOT"

@@ -34,3 +34,20 @@ def require_models():
     if not (MODELS / "yolo11n.pt").is_file():
         pytest.skip(f"detector weights {MODELS}/yolo11n.pt are absent (tests need ../shared/models)")
     return MODELS
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """A real PostgreSQL server on loopback for the session (skips when Debian's postgresql is absent)."""
+    from tests.servers import PostgresServer
+    server = PostgresServer()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_target(request, tmp_path):
+    """Where a test's store lives, once per backend: an SQLite file, then a fresh schema on a real PostgreSQL."""
+    if request.param == "sqlite":
+        return str(tmp_path / "events.db")
+    return request.getfixturevalue("postgres_server").fresh_url()

@@ -39,6 +39,7 @@ from zones.config_geo import (
     check_simple_polygon,
 )
 from zones.config_sections import DetectSettings, LiveSettings, RestingSettings, RuleSettings
+from zones.config_sinks import SinkSettings, name_sinks
 from zones.schedule import DAYS, ActiveWindow, Schedule, Seconds, SignedSeconds
 
 
@@ -260,8 +261,12 @@ class Config(StrictModel):
                                                                                "ladder of actions, exemptions.")
     taxonomy: dict[str, str] = Field({}, description="Extra model class name -> category mappings for a custom "
                                                      "model, e.g. {sanlunche: two_wheeler}.")
-    store: str | None = Field(None, description="SQLite file for events. Unset: OUT/events.db (or the --store "
-                                                "option).")
+    store: str | None = Field(None, description="Where events, cameras, live state and reviews are kept: an "
+                                                "SQLite file or postgresql://user@host/db "
+                                                "(password as ${VARIABLE}). Unset: OUT/events.db; --store "
+                                                "overrides it.")
+    sinks: list[SinkSettings] = Field([], description="Where every event is also delivered, at least once and in "
+                                                      "order per camera, through the store's outbox (see sinks[]).")
     path: Path | None = Field(None, exclude=True, description="The file the config was read from (set by the "
                                                               "loader, not written in the file).")
 
@@ -272,6 +277,11 @@ class Config(StrictModel):
             if camera.id in seen:
                 raise ValueError(f"camera id {camera.id!r} is used twice; give each camera its own id")
             seen.add(camera.id)
+        return self
+
+    @model_validator(mode="after")
+    def _name_sinks(self) -> Config:
+        name_sinks(self.sinks)
         return self
 
     @model_validator(mode="after")
