@@ -23,7 +23,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from contracts.paths import PathEscapes, under
-from events.store import SCHEMA, connect, store_time, upgrade_events_table
+from events.database import Database
+from events.store import prepare_events, store_time
 
 log = logging.getLogger(__name__)
 
@@ -38,8 +39,6 @@ CREATE TABLE IF NOT EXISTS purge_log (   -- append-only: what the retention purg
 );
 CREATE INDEX IF NOT EXISTS purge_log_by_event ON purge_log (event_id);
 """
-# Made after an upgrade of the events table (which would drop it): finds an event's object's other events.
-OBJECT_INDEX = "CREATE INDEX IF NOT EXISTS events_by_object ON events (camera_id, zone_id, object_id)"
 PHOTO_SUFFIXES = (".jpg", ".jpeg", ".png")
 BATCH = 200  # events looked at per transaction: a batch takes milliseconds, so the live loop is not held up
 _HOLDS_SOMETHING = ("e.plate IS NOT NULL OR e.plate_score IS NOT NULL OR e.evidence != '{}' "
@@ -61,7 +60,7 @@ class PurgedEvent:
 
 
 class Purge:
-    """The retention purge of one SQLite event store.
+    """The retention purge of one event store (an SQLite path or a ``postgresql://`` URL).
 
     Example:
         >>> purge = Purge("out/events.db", retention=30 * 86400)     # doctest: +SKIP
@@ -70,12 +69,13 @@ class Purge:
     """
 
     def __init__(self, store_path: str | Path, retention: float, batch: int = BATCH):
-        self.store_path = Path(store_path)
         self.retention = retention
         self.batch = batch
-        self._db = connect(str(self.store_path), SCHEMA + PURGE_SCHEMA)
-        upgrade_events_table(self._db)
-        self._db.execute(OBJECT_INDEX)
+        self._db = Database(store_path)
+        prepare_events(self._db)
+        self._db.apply(PURGE_SCHEMA)
+        # photos of cameras without an evidence_root are looked for beside an SQLite file (else in the cwd)
+        self.store_path = Path(store_path) if self._db.dialect == "sqlite" else Path.cwd() / "events.db"
 
     def run(self, dry_run: bool = False, now: datetime | None = None) -> list[PurgedEvent]:
         """Purge every event older than the retention that no reviewer confirmed (``dry_run``: say which, and
@@ -115,8 +115,7 @@ class Purge:
                 f"WHERE e.rowid > ? AND ({holds}){kept} ORDER BY e.rowid LIMIT ?")
 
     def _has_table(self, name: str) -> bool:
-        return self._db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
-                                (name,)).fetchone() is not None
+        return name in self._db.tables()
 
     def _purge(self, row: tuple, dry_run: bool) -> tuple[PurgedEvent, list[dict] | None]:
         """Delete one event's photos; returns what was purged and its sightings (to blank)."""
@@ -133,22 +132,16 @@ class Purge:
         """Blank the batch's rows and log them in one transaction (after the files: a crash in between is purged
         again, its files then ``missing``)."""
         at = datetime.now(UTC).isoformat(timespec="seconds")
-        self._db.execute("BEGIN IMMEDIATE")
-        try:
-            self._db.executemany(
-                "UPDATE events SET plate = NULL, plate_score = NULL, evidence = '{}', sightings = ? WHERE event_id = ?",
-                [(_blank(sightings), event.event_id) for event, sightings in purged])
-            if self._has_table(CORRECTIONS):
-                self._db.executemany(f"DELETE FROM {CORRECTIONS} WHERE event_id = ?",
-                                     [(event.event_id,) for event, _ in purged])
-            self._db.executemany(
-                "INSERT INTO purge_log (at, event_id, status, plate, files) VALUES (?, ?, ?, ?, ?)",
-                [(at, event.event_id, event.status, int(event.plate), json.dumps(event.files, ensure_ascii=False))
-                 for event, _ in purged])
-            self._db.execute("COMMIT")
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
+        corrections = self._has_table(CORRECTIONS)
+        with self._db.transaction() as tx:
+            for event, sightings in purged:
+                tx.execute("UPDATE events SET plate = NULL, plate_score = NULL, evidence = '{}', sightings = ? "
+                           "WHERE event_id = ?", (_blank(sightings), event.event_id))
+                if corrections:
+                    tx.execute(f"DELETE FROM {CORRECTIONS} WHERE event_id = ?", (event.event_id,))
+                tx.execute("INSERT INTO purge_log (at, event_id, status, plate, files) VALUES (?, ?, ?, ?, ?)",
+                           (at, event.event_id, event.status, int(event.plate),
+                            json.dumps(event.files, ensure_ascii=False)))
 
 
 def _blank(sightings: list[dict] | None) -> str | None:

@@ -15,10 +15,9 @@ Example:
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 
-from events.store import connect
+from events.database import Database
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS recordings (
@@ -33,36 +32,35 @@ CREATE TABLE IF NOT EXISTS recordings (
 
 
 class RecordingStore:
-    """The recordings table of the event store's SQLite file."""
+    """The recordings table of the event store (SQLite or PostgreSQL)."""
 
-    def __init__(self, path: str | Path):
-        self._db = connect(str(path), SCHEMA)
-        self._lock = threading.Lock()
+    def __init__(self, target: str | Path):
+        self.db = Database(target, SCHEMA)
 
     def first_object_id(self, camera_id: str, fingerprint: str, source: str, highest_in_events: int) -> int:
         """The first object id of this recording: the one it had before; 1 for the camera's first recording; else
         one above every id the camera's recordings and events used (``highest_in_events``: the highest numeric
         object id among its events)."""
-        with self._lock:
-            known = self._db.execute("SELECT first_object_id FROM recordings WHERE camera_id = ? AND fingerprint = ?",
-                                     (camera_id, fingerprint)).fetchone()
+        with self.db.transaction() as tx:
+            known = tx.execute("SELECT first_object_id FROM recordings WHERE camera_id = ? AND fingerprint = ?",
+                               (camera_id, fingerprint)).fetchone()
             if known:
                 return int(known[0])
-            used = self._db.execute("SELECT max(max(first_object_id, coalesce(last_object_id, 0))) FROM recordings "
-                                    "WHERE camera_id = ?", (camera_id,)).fetchone()[0]
+            used = tx.execute("SELECT max(CASE WHEN coalesce(last_object_id, 0) > first_object_id THEN "
+                              "last_object_id ELSE first_object_id END) FROM recordings WHERE camera_id = ?",
+                              (camera_id,)).fetchone()[0]
             # the camera's first recording starts at 1, as every recording did before recordings were kept, so a
             # re-run of a recording processed then finds its old ids
             first = 1 if used is None else max(int(used), highest_in_events) + 1
-            self._db.execute("INSERT INTO recordings VALUES (?, ?, ?, ?, NULL)",
-                             (camera_id, fingerprint, source, first))
+            tx.execute("INSERT INTO recordings (camera_id, fingerprint, source, first_object_id) VALUES (?, ?, ?, ?)",
+                       (camera_id, fingerprint, source, first))
         return first
 
     def finish(self, camera_id: str, fingerprint: str, last_object_id: int) -> None:
         """Remember the highest object id the recording used."""
-        with self._lock:
-            self._db.execute("UPDATE recordings SET last_object_id = max(coalesce(last_object_id, 0), ?) "
-                             "WHERE camera_id = ? AND fingerprint = ?", (last_object_id, camera_id, fingerprint))
+        self.db.execute("UPDATE recordings SET last_object_id = CASE WHEN coalesce(last_object_id, 0) > ? THEN "
+                        "last_object_id ELSE ? END WHERE camera_id = ? AND fingerprint = ?",
+                        (last_object_id, last_object_id, camera_id, fingerprint))
 
     def close(self) -> None:
-        with self._lock:
-            self._db.close()
+        self.db.close()

@@ -1,4 +1,4 @@
-"""Where events live: an SQLite database (the embedded default) and an ``events.jsonl`` file.
+"""Where events live: the store (an SQLite file, the embedded default, or PostgreSQL) and an ``events.jsonl`` file.
 
 Both are idempotent on ``event_id``: a replay or a restart never writes an event twice.
 """
@@ -7,9 +7,7 @@ from __future__ import annotations
 
 import json
 import logging
-import sqlite3
-import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from types import NoneType, UnionType
@@ -17,9 +15,13 @@ from typing import Any, Union, get_args, get_origin
 
 from pydantic.fields import FieldInfo
 
-from contracts.disk import disk_problem, is_disk_full
-from contracts.errors import UserError
+from events.database import Database, Row, StoreError, postgresql_ddl
+from events.outbox import SCHEMA as OUTBOX_SCHEMA
+from events.outbox import enqueue
 from events.record import Event
+
+__all__ = ["EVENT_COLUMNS", "SCHEMA", "EventStore", "JsonlWriter", "StoreError", "event_from_row", "event_row",
+           "prepare_events", "read_jsonl", "store_time", "upgrade_events_table"]
 
 log = logging.getLogger(__name__)
 
@@ -43,8 +45,9 @@ def _column(name: str, field: FieldInfo) -> tuple[str, str, bool]:
 _COLUMNS = [_column(name, field) for name, field in Event.model_fields.items()]
 EVENT_COLUMNS: tuple[str, ...] = tuple(column for column, _, _ in _COLUMNS)
 _JSON_COLUMNS = frozenset(column for column, _, as_json in _COLUMNS if as_json)
-_INSERT = (f"INSERT OR IGNORE INTO events ({', '.join(EVENT_COLUMNS)}, recorded_at) "
-           f"VALUES ({', '.join(':' + column for column in EVENT_COLUMNS)}, :recorded_at)")
+_INSERT = (f"INSERT INTO events ({', '.join(EVENT_COLUMNS)}, recorded_at) "
+           f"VALUES ({', '.join(':' + column for column in EVENT_COLUMNS)}, :recorded_at) "
+           "ON CONFLICT (event_id) DO NOTHING")
 
 _EVENTS_TABLE = ",\n".join([*(f"    {column:<11} {sql}" for column, sql, _ in _COLUMNS),
                             "    recorded_at TEXT NOT NULL"])
@@ -69,78 +72,64 @@ CREATE TABLE IF NOT EXISTS cameras (
 
 # Made after an upgrade (an older table has no ``plate`` column for it): the history of a plate, one lookup.
 PLATE_INDEX = "CREATE INDEX IF NOT EXISTS events_by_plate ON events (plate, type)"
+# Finds an event's object's other events (the purge keeps a confirmed object's every event).
+OBJECT_INDEX = "CREATE INDEX IF NOT EXISTS events_by_object ON events (camera_id, zone_id, object_id)"
+# PostgreSQL has no implicit rowid: the order of recording is an identity column of that name, so the same SQL
+# (the review queue's scan, the purge's batches) runs on both.
+_POSTGRESQL_EVENTS = SCHEMA.replace("    recorded_at TEXT NOT NULL\n);", "    recorded_at TEXT NOT NULL,\n"
+                                    "    rowid       BIGINT GENERATED ALWAYS AS IDENTITY UNIQUE\n);")
 
 
-def upgrade_events_table(db: sqlite3.Connection) -> None:
+def prepare_events(db: Database) -> None:
+    """Make the ``events``, ``cameras`` and ``outbox`` tables, or bring older ones to the model's columns."""
+    if db.dialect == "sqlite":
+        db.apply(SCHEMA + OUTBOX_SCHEMA)
+    else:
+        db.apply("", postgresql_only=postgresql_ddl(_POSTGRESQL_EVENTS + OUTBOX_SCHEMA))
+    upgrade_events_table(db)
+
+
+def upgrade_events_table(db: Database) -> None:
     """Bring an ``events`` table written by an older streetorder to the model's columns, in place and in one
-    transaction: new columns are added; a column the model now allows to be null is rebuilt without NOT NULL
-    (rowids kept: the review queue orders by them). The plate index is made if missing."""
-    _upgrade_columns(db)
-    db.execute(PLATE_INDEX)
-
-
-def _upgrade_columns(db: sqlite3.Connection) -> None:
-    existing = {row[1]: bool(row[3]) for row in db.execute("PRAGMA table_info(events)")}
+    transaction: new columns are added; a column the model now allows to be null loses NOT NULL (on SQLite the
+    table is rebuilt, rowids kept: the review queue orders by them). The plate and object indexes are made."""
+    existing = db.columns("events")
     wanted = {column: "NOT NULL" in sql for column, sql, _ in _COLUMNS}
     loosened = [c for c, not_null in wanted.items() if existing.get(c) and not not_null]
     missing = [c for c in wanted if c not in existing]
-    if not existing or (not loosened and not missing):
-        return
+    if existing and (loosened or missing):
+        if db.dialect == "sqlite":
+            _rebuild_sqlite_events(db, existing)
+        else:
+            types = {column: sql for column, sql, _ in _COLUMNS}
+            with db.transaction() as tx:
+                for column in missing:  # new columns are nullable: older rows have no value for them
+                    kind = postgresql_ddl(types[column].replace(" NOT NULL", ""))
+                    tx.execute(f"ALTER TABLE events ADD COLUMN IF NOT EXISTS {column} {kind}")
+                for column in loosened:
+                    tx.execute(f"ALTER TABLE events ALTER COLUMN {column} DROP NOT NULL")
+    db.execute(PLATE_INDEX)
+    db.execute(OBJECT_INDEX)
+
+
+def _rebuild_sqlite_events(db: Database, existing: dict[str, bool]) -> None:
     shared = ", ".join(c for c in (*EVENT_COLUMNS, "recorded_at") if c in existing)
-    db.execute("BEGIN IMMEDIATE")
-    try:
-        db.execute("ALTER TABLE events RENAME TO events_before_upgrade")
-        db.execute("DROP INDEX IF EXISTS events_by_camera")
-        db.execute("DROP INDEX IF EXISTS events_by_type")
-        db.execute("DROP INDEX IF EXISTS events_by_plate")
-        db.execute(f"CREATE TABLE events (\n{_EVENTS_TABLE}\n)")
-        db.execute(f"INSERT INTO events (rowid, {shared}) SELECT rowid, {shared} FROM events_before_upgrade")
-        db.execute("DROP TABLE events_before_upgrade")
-        db.execute("CREATE INDEX events_by_camera ON events (camera_id, t)")
-        db.execute("CREATE INDEX events_by_type ON events (type, recorded_at)")
-        db.execute("COMMIT")
-    except BaseException:
-        db.execute("ROLLBACK")
-        raise
-
-
-class StoreError(UserError):
-    """A database file that cannot be opened or made (a folder, not SQLite, not writable, a full disk)."""
-
-
-def connect(path: str, schema: str) -> sqlite3.Connection:
-    """An autocommit SQLite connection in WAL mode with every commit synced to disk (events and state must survive
-    a power cut), shared by threads (callers hold a lock), with ``schema`` applied; the folder is created.
-    Raises ``StoreError`` with a sentence naming ``path`` when it cannot be opened as a database."""
-    db = None
-    try:
-        if path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-        db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        db.execute("PRAGMA journal_mode=WAL")
-        db.execute("PRAGMA synchronous=FULL")
-        db.execute("PRAGMA busy_timeout=5000")
-        db.executescript(schema)
-    except (sqlite3.Error, OSError) as exc:
-        if db is not None:
-            db.close()
-        raise StoreError(_store_problem(path, exc)) from None
-    return db
-
-
-def _store_problem(path: str, exc: sqlite3.Error | OSError) -> str:
-    if Path(path).is_dir():
-        return f"{path} is a folder, not a database file; give the path of a file (new or existing) for the store"
-    if isinstance(exc, OSError) or is_disk_full(exc):
-        return disk_problem(exc, path)
-    if "not a database" in str(exc) or "malformed" in str(exc):
-        return (f"{path} is not an SQLite database ({exc}); give another path for the store, or move the file "
-                "aside if it is damaged")
-    return f"{path} cannot be opened as a database ({exc}); check that it and its folder are writable"
+    with db.transaction() as tx:
+        tx.execute("ALTER TABLE events RENAME TO events_before_upgrade")
+        for index in ("events_by_camera", "events_by_type", "events_by_plate", "events_by_object"):
+            tx.execute(f"DROP INDEX IF EXISTS {index}")
+        tx.execute(f"CREATE TABLE events (\n{_EVENTS_TABLE}\n)")
+        tx.execute(f"INSERT INTO events (rowid, {shared}) SELECT rowid, {shared} FROM events_before_upgrade")
+        tx.execute("DROP TABLE events_before_upgrade")
+        tx.execute("CREATE INDEX events_by_camera ON events (camera_id, t)")
+        tx.execute("CREATE INDEX events_by_type ON events (type, recorded_at)")
 
 
 class EventStore:
-    """Events in SQLite.
+    """Events, in an SQLite file or on a PostgreSQL server (``target``: a path or a ``postgresql://`` URL).
+
+    Each new event is written together with one outbox row per sink of ``sinks`` (their names), in one
+    transaction, so an event in the store always reaches every sink (``events/outbox.py``).
 
     Example:
         >>> store = EventStore(":memory:")
@@ -150,27 +139,28 @@ class EventStore:
         False
     """
 
-    def __init__(self, path: str | Path):
-        self.path = str(path)
-        self._db = connect(self.path, SCHEMA)
-        upgrade_events_table(self._db)
-        self._lock = threading.Lock()
+    def __init__(self, target: str | Path, sinks: Sequence[str] = ()):
+        self.db = Database(target)
+        self.path = self.db.target
+        self.sinks = tuple(sinks)
+        prepare_events(self.db)
 
     def add(self, event: Event) -> bool:
-        """Store an event; returns False if an event with that id was already stored."""
+        """Store an event and its outbox rows; returns False if an event with that id was already stored."""
         row = {**event_row(event), "recorded_at": datetime.now(UTC).isoformat(timespec="seconds")}
-        with self._lock:
-            cursor = self._db.execute(_INSERT, row)
-        return cursor.rowcount == 1
+        with self.db.transaction() as tx:
+            new = tx.execute(_INSERT, row).rowcount == 1
+            if new and self.sinks:
+                enqueue(tx, event.camera_id, event.event_id, json.dumps(event.to_json(), ensure_ascii=False),
+                        self.sinks)
+        return new
 
     def events(self, camera_id: str | None = None) -> Iterator[Event]:
         """All events, oldest first on each camera's timeline."""
         query = (f"SELECT {', '.join(EVENT_COLUMNS)} FROM events" + (" WHERE camera_id = ?" if camera_id else "")
                  + " ORDER BY camera_id, t")
-        with self._lock:
-            rows = self._db.execute(query, (camera_id,) if camera_id else ()).fetchall()
-        for row in rows:
-            yield event_from_row(dict(zip(EVENT_COLUMNS, row, strict=True)))
+        for row in self.db.execute(query, (camera_id,) if camera_id else ()):
+            yield event_from_row(row)
 
     def earlier_warns(self, plate: str, since: datetime, before: datetime, event_id: str | None = None) -> int:
         """Warns of ``plate`` (every camera) at ``since`` or later and before ``before``, not counting ``event_id``
@@ -178,38 +168,38 @@ class EventStore:
         pending and unreviewed ones count). A reviewer's plate correction (``review_plate_corrections``) replaces
         the event's read. An event's time is its ``ts``, else when it was stored."""
         rejected, matches, params = "", "plate = ?", (plate,)
-        with self._lock:
-            tables = {r[0] for r in self._db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-            if "review_cases" in tables:
-                rejected = (" AND event_id NOT IN (SELECT event_id FROM review_cases WHERE status = 'rejected' "
-                            "AND type = 'warn')")
-            if "review_plate_corrections" in tables:
-                matches = ("(plate = ? AND event_id NOT IN (SELECT event_id FROM review_plate_corrections) OR "
-                           "event_id IN (SELECT event_id FROM review_plate_corrections WHERE plate = ?))")
-                params = (plate, plate)
-            rows = self._db.execute(f"SELECT event_id, coalesce(ts, recorded_at) FROM events WHERE {matches} AND "
-                                    f"type = 'warn'{rejected}", params).fetchall()
+        tables = self.db.tables()
+        if "review_cases" in tables:
+            rejected = (" AND event_id NOT IN (SELECT event_id FROM review_cases WHERE status = 'rejected' "
+                        "AND type = 'warn')")
+        if "review_plate_corrections" in tables:
+            matches = ("(plate = ? AND event_id NOT IN (SELECT event_id FROM review_plate_corrections) OR "
+                       "event_id IN (SELECT event_id FROM review_plate_corrections WHERE plate = ?))")
+            params = (plate, plate)
+        rows = self.db.execute(f"SELECT event_id, coalesce(ts, recorded_at) FROM events WHERE {matches} AND "
+                               f"type = 'warn'{rejected}", params).fetchall()
         return sum(1 for other, when in rows if other != event_id and since <= store_time(when) < before)
 
     def highest_object_id(self, camera_id: str) -> int:
         """The highest numeric object id among the camera's events (0: none)."""
-        with self._lock:
-            row = self._db.execute("SELECT max(CAST(object_id AS INTEGER)) FROM events WHERE camera_id = ? AND "
-                                   "object_id NOT GLOB '*[^0-9]*'", (camera_id,)).fetchone()
+        numeric = "object_id NOT GLOB '*[^0-9]*'" if self.db.dialect == "sqlite" else "object_id ~ '^[0-9]+$'"
+        row = self.db.execute(f"SELECT max(CAST(object_id AS BIGINT)) FROM events WHERE camera_id = ? AND "
+                              f"object_id != '' AND {numeric}", (camera_id,)).fetchone()
         return int(row[0] or 0)
 
     def save_camera(self, camera_id: str, source: str, zones: list[dict[str, Any]], evidence_root: str,
                     name: str | None = None, location: str | None = None, unit: str | None = None) -> None:
         """Remember a camera's names and zones for the reviewers (``source`` must already be masked)."""
-        with self._lock:
-            self._db.execute(
-                "INSERT OR REPLACE INTO cameras VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (camera_id, name, location, unit, source, json.dumps(zones), evidence_root),
-            )
+        self.db.execute(
+            "INSERT INTO cameras (camera_id, name, location, unit, source, zones, evidence_root) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (camera_id) DO UPDATE SET name = excluded.name, "
+            "location = excluded.location, unit = excluded.unit, source = excluded.source, "
+            "zones = excluded.zones, evidence_root = excluded.evidence_root",
+            (camera_id, name, location, unit, source, json.dumps(zones), evidence_root),
+        )
 
     def close(self) -> None:
-        with self._lock:
-            self._db.close()
+        self.db.close()
 
 
 def store_time(text: str) -> datetime:
@@ -223,8 +213,8 @@ def event_row(event: Event) -> dict[str, Any]:
     return {k: json.dumps(v) if k in _JSON_COLUMNS and v is not None else v for k, v in event.to_json().items()}
 
 
-def event_from_row(row: Mapping[str, Any] | sqlite3.Row) -> Event:
-    """The event of an ``events`` row (a dict or an ``sqlite3.Row``; other columns of a join are ignored)."""
+def event_from_row(row: Mapping[str, Any] | Row) -> Event:
+    """The event of an ``events`` row (a dict or a database ``Row``; other columns of a join are ignored)."""
     return Event.model_validate({c: json.loads(row[c]) if c in _JSON_COLUMNS and row[c] is not None else row[c]
                                  for c in EVENT_COLUMNS})
 

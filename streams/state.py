@@ -9,8 +9,9 @@
 - the zone monitor (``ZoneMonitor.snapshot``): running timers (warned or not), closed timers, vending attendance;
 - the rest-start photos held for running timers, so a warn after a restart still carries its two-photo proof.
 
-The file carries its version (SQLite's ``user_version``; files written before versions read as version 1). A file
-of another version is refused with a sentence saying what to do, never half-read.
+The store carries its version (SQLite's ``user_version``, files written before versions read as version 1; on
+PostgreSQL the ``store_meta`` table). A store of another version is refused with a sentence saying what to do, never
+half-read. The state lives in its own SQLite file (``OUT/state.db``) or beside the events on a PostgreSQL server.
 
 Tracker state is not kept: a restart starts new tracks and the memory finds each object again on its spot. What
 happened while the process was down is not known: a gap up to ``max_gap`` pauses the absence clocks, a longer one
@@ -20,8 +21,6 @@ ends every timer honestly (warned objects get a clear at their last sighting), a
 from __future__ import annotations
 
 import json
-import sqlite3
-import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -29,8 +28,8 @@ from pathlib import Path
 import numpy as np
 
 from contracts.errors import UserError
+from events.database import Database
 from events.evidence import Photos
-from events.store import connect
 from streams.pipeline import CameraPipeline
 
 SCHEMA = """
@@ -73,7 +72,8 @@ class CameraState:
 
 
 class StateStore:
-    """Camera states in SQLite (WAL, synchronous writes: a saved state survives a crash or a power cut).
+    """Camera states in SQLite (WAL, synchronous writes: a saved state survives a crash or a power cut) or on a
+    PostgreSQL server (``target``: a path or a ``postgresql://`` URL).
 
     Example:
         >>> store = StateStore(":memory:")
@@ -82,25 +82,23 @@ class StateStore:
         (42.0, None)
     """
 
-    def __init__(self, path: str | Path):
-        self.path = str(path)
-        self._db = connect(self.path, "")
+    def __init__(self, target: str | Path):
+        self.db = Database(target, postgresql_only=_META)
+        self.path = self.db.label
         try:
-            _check_version(self._db, self.path)
+            _check_version(self.db, self.path)
         except StateVersionError:
-            self._db.close()
+            self.db.close()
             raise
-        self._db.executescript(SCHEMA)
-        self._db.execute(f"PRAGMA user_version = {STATE_VERSION}")
-        self._lock = threading.Lock()
+        self.db.apply(SCHEMA)
+        _write_version(self.db)
         self._photos_saved: dict[str, set[PhotoKey]] = {}
 
     def load(self, camera_id: str) -> CameraState | None:
-        with self._lock:
-            row = self._db.execute("SELECT origin, last_t, state FROM camera_state WHERE camera_id = ?",
-                                   (camera_id,)).fetchone()
-            photos = self._db.execute("SELECT zone_id, rule, object_id, snapshot, crop FROM held_photos "
-                                      "WHERE camera_id = ?", (camera_id,)).fetchall()
+        row = self.db.execute("SELECT origin, last_t, state FROM camera_state WHERE camera_id = ?",
+                              (camera_id,)).fetchone()
+        photos = self.db.execute("SELECT zone_id, rule, object_id, snapshot, crop FROM held_photos "
+                                 "WHERE camera_id = ?", (camera_id,)).fetchall()
         if row is None:
             return None
         data = json.loads(row[2])
@@ -111,38 +109,38 @@ class StateStore:
     def save(self, states: dict[str, CameraState]) -> None:
         """Write the states of several cameras in one transaction: all of them or, after a crash, none."""
         now = datetime.now(UTC).isoformat(timespec="seconds")
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
+        try:
+            with self.db.transaction() as tx:
                 for camera_id, state in states.items():
                     body = json.dumps({"memory": state.memory, "monitor": state.monitor}, default=_plain)
-                    self._db.execute("INSERT OR REPLACE INTO camera_state VALUES (?, ?, ?, ?, ?)",
-                                     (camera_id, state.origin.isoformat(), state.last_t, body, now))
-                    self._save_photos(camera_id, state.held)
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                self._photos_saved.clear()  # unknown what was written: compare afresh next time
-                raise
+                    tx.execute("INSERT INTO camera_state (camera_id, origin, last_t, state, saved_at) "
+                               "VALUES (?, ?, ?, ?, ?) ON CONFLICT (camera_id) DO UPDATE SET origin = excluded.origin, "
+                               "last_t = excluded.last_t, state = excluded.state, saved_at = excluded.saved_at",
+                               (camera_id, state.origin.isoformat(), state.last_t, body, now))
+                    self._save_photos(tx, camera_id, state.held)
+        except BaseException:
+            self._photos_saved.clear()  # unknown what was written: compare afresh next time
+            raise
 
-    def _save_photos(self, camera_id: str, held: dict[PhotoKey, Photos]) -> None:
+    def _save_photos(self, tx, camera_id: str, held: dict[PhotoKey, Photos]) -> None:
         """Photos are written once each and deleted when their timer has decided (warned or dropped)."""
         saved = self._photos_saved.get(camera_id)
         if saved is None:
-            rows = self._db.execute("SELECT zone_id, rule, object_id FROM held_photos WHERE camera_id = ?",
-                                    (camera_id,)).fetchall()
+            rows = tx.execute("SELECT zone_id, rule, object_id FROM held_photos WHERE camera_id = ?",
+                              (camera_id,)).fetchall()
             saved = {tuple(r) for r in rows}
         for key in saved - set(held):
-            self._db.execute("DELETE FROM held_photos WHERE camera_id = ? AND zone_id = ? AND rule = ? "
-                             "AND object_id = ?", (camera_id, *key))
+            tx.execute("DELETE FROM held_photos WHERE camera_id = ? AND zone_id = ? AND rule = ? AND object_id = ?",
+                       (camera_id, *key))
         for key in set(held) - saved:
-            self._db.execute("INSERT OR REPLACE INTO held_photos VALUES (?, ?, ?, ?, ?, ?)",
-                             (camera_id, *key, held[key].snapshot, held[key].crop))
+            tx.execute("INSERT INTO held_photos (camera_id, zone_id, rule, object_id, snapshot, crop) "
+                       "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (camera_id, zone_id, rule, object_id) DO UPDATE SET "
+                       "snapshot = excluded.snapshot, crop = excluded.crop",
+                       (camera_id, *key, held[key].snapshot, held[key].crop))
         self._photos_saved[camera_id] = set(held)
 
     def close(self) -> None:
-        with self._lock:
-            self._db.close()
+        self.db.close()
 
 
 def capture(pipeline: CameraPipeline, origin: datetime) -> CameraState:
@@ -164,8 +162,26 @@ def resume(pipeline: CameraPipeline, state: CameraState | None, first_object_id:
     pipeline.recorder.evidence.hold_again(state.held)
 
 
-def _check_version(db: sqlite3.Connection, path: str) -> None:
-    found = db.execute("PRAGMA user_version").fetchone()[0] or 1  # 0: written before state files had versions
+_META = "CREATE TABLE IF NOT EXISTS store_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);\n"
+
+
+def _stored_version(db: Database) -> int:
+    if db.dialect == "sqlite":
+        return db.execute("PRAGMA user_version").fetchone()[0] or 1  # 0: written before state files had versions
+    row = db.execute("SELECT value FROM store_meta WHERE key = 'state_version'").fetchone()
+    return int(row[0]) if row else STATE_VERSION
+
+
+def _write_version(db: Database) -> None:
+    if db.dialect == "sqlite":
+        db.execute(f"PRAGMA user_version = {STATE_VERSION}")
+    else:
+        db.execute("INSERT INTO store_meta (key, value) VALUES ('state_version', ?) ON CONFLICT (key) DO UPDATE "
+                   "SET value = excluded.value", (str(STATE_VERSION),))
+
+
+def _check_version(db: Database, path: str) -> None:
+    found = _stored_version(db)
     if found != STATE_VERSION:
         raise StateVersionError(
             f"{path}: this live state file is of version {found} and this streetorder reads version {STATE_VERSION}; "

@@ -80,20 +80,20 @@ def test_a_database_file_of_the_released_layout_is_upgraded_in_place(tmp_path):
     released.close()
     store = EventStore(path)
     upgraded = {name: (sql, not_null) for name, sql, not_null in
-                (row[1:4] for row in store._db.execute("PRAGMA table_info(events)"))}
+                (row[1:4] for row in store.db.execute("PRAGMA table_info(events)"))}
     assert upgraded == {**{name: (sql, not_null) for name, sql, not_null in columns}, "since_t": ("REAL", 0),
                         "since_ts": ("TEXT", 0), "lon": ("REAL", 0), "lat": ("REAL", 0), "sightings": ("TEXT", 0),
                         "plate": ("TEXT", 0), "plate_score": ("REAL", 0), "offence": ("INTEGER", 0),
                         "action": ("TEXT", 0)}
-    indexes = {row[0] for row in store._db.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
+    indexes = {row[0] for row in store.db.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
     assert "events_by_plate" in indexes  # a plate's history is one index lookup in upgraded files too
-    assert store._db.execute("SELECT rowid FROM events").fetchone()[0] == rowid  # the review queue's order
+    assert store.db.execute("SELECT rowid FROM events").fetchone()[0] == rowid  # the review queue's order
     assert list(store.events()) == [Event.model_validate(old)]
     assert not store.add(warn())  # the same event id: still idempotent after the upgrade
     assert store.add(warn().model_copy(update={"event_id": "cam-01/trottoir-1/8/warn"}))
     store.close()
     fresh = EventStore(tmp_path / "fresh.db")
-    assert {row[1]: (row[2], row[3]) for row in fresh._db.execute("PRAGMA table_info(events)")} == upgraded
+    assert {row[1]: (row[2], row[3]) for row in fresh.db.execute("PRAGMA table_info(events)")} == upgraded
     fresh.close()
     assert len(list(EventStore(path).events())) == 2  # opening an upgraded file again changes nothing
 

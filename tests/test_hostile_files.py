@@ -18,8 +18,9 @@ import pytest
 
 from contracts.disk import disk_problem, is_disk_full
 from detector.detections import Detections
+from events.database import Database
 from events.record import Event, event_from_change
-from events.store import EventStore, JsonlWriter, StoreError, connect
+from events.store import EventStore, JsonlWriter, StoreError
 from models.registry import ModelFileError
 from streams.batch import CameraReport, _camera_failure, _drive
 from streams.frames import Frame
@@ -121,7 +122,7 @@ def test_a_store_in_a_read_only_folder_is_one_sentence(tmp_path: Path) -> None:
     folder.chmod(0o500)
     try:
         with pytest.raises(StoreError, match=str(folder / "events.db")):
-            connect(str(folder / "events.db"), "CREATE TABLE IF NOT EXISTS x (a)")
+            Database(folder / "events.db", "CREATE TABLE IF NOT EXISTS x (a);")
     finally:
         folder.chmod(0o700)
 
