@@ -69,6 +69,8 @@ class Event(BaseModel):
     plate_score: float | None = None  # the vote's score, 0-1
     offence: int | None = None  # warns: the how-many-th warn of this plate within enforcement.lookback
     action: str | None = None  # warns: the enforcement.ladder step of ``offence``, or "exempt"
+    # responsibility units (DESIGN.md): who answers for the place, {district, grid, road}
+    unit: dict[str, str | None] | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The JSON object of DESIGN.md, keys in DESIGN.md's order (``class``, not ``class_name``)."""

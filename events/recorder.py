@@ -14,6 +14,7 @@ from events.record import Event, event_from_change
 from events.store import EventStore, JsonlWriter
 from plates.stage import PlateStage
 from zones.dwell import StateChange
+from zones.units import UnitLookup
 
 log = logging.getLogger(__name__)
 
@@ -29,9 +30,11 @@ class EventRecorder:
     """
 
     def __init__(self, camera_id: str, evidence: EvidenceWriter, store: EventStore, jsonl: JsonlWriter | None = None,
-                 sinks: Sequence[Sink] = (), where: tuple[float, float] | None = None):
+                 sinks: Sequence[Sink] = (), where: tuple[float, float] | None = None,
+                 units: UnitLookup | None = None):
         self.camera_id = camera_id
         self.where = where  # the camera's position (its ``geo``), carried by its events
+        self.units = units  # the responsibility unit of each event
         self.evidence = evidence
         self.store = store
         self.jsonl = jsonl
@@ -59,13 +62,20 @@ class EventRecorder:
                 event = event.model_copy(update={"plate": plate.text, "plate_score": plate.score})
             if ladder is not None:
                 event = ladder.grade(event)
+            event = self.placed(event)
             self.publish(event)
             events.append(event)
         return events
 
+    def placed(self, event: Event) -> Event:
+        """The event with its responsibility unit (zone, camera or unit map), if it has none yet."""
+        unit = None if self.units is None or event.unit else self.units.unit_for(event.zone_id, event.lon, event.lat)
+        return event if unit is None else event.model_copy(update={"unit": unit.to_json()})
+
     def publish(self, event: Event) -> bool:
         """Store, then ``events.jsonl``, then the sinks; False (and counted in ``already_known``) when the store
         had the event already (a replay), which then reaches no sink again."""
+        event = self.placed(event)
         new = self.store.add(event)
         if self.jsonl is not None:
             self.jsonl.write(event)

@@ -28,6 +28,7 @@ from streams.patrol import PatrolPipeline
 from streams.pipeline import STAGES, CameraPipeline, change_gate
 from zones.config import CameraConfig, Config, is_file_source
 from zones.geometry import check_in_frame
+from zones.units import UnitLookup, read_unit_map, unit_label
 
 log = logging.getLogger(__name__)
 
@@ -106,7 +107,7 @@ def _process_camera(config, camera, out_dir, detector, store, jsonl, report, ori
     source = open_recorded(str(camera.source), fps, origin, camera.keyframes_only).probe()
     if source.frame_size:
         check_in_frame(camera, *source.frame_size, config_name=str(config.path or "config"))
-    recorder = _recorder(camera, out_dir, store, jsonl)
+    recorder = _recorder(config, camera, out_dir, store, jsonl)
     video = AnnotatedVideo.in_folder(out_dir, fps, camera) if annotate else None
     gate = change_gate(camera)
     recordings, key = RecordingStore(store.path), fingerprint(str(camera.source))
@@ -129,7 +130,7 @@ def _process_moving_camera(config, camera, out_dir, detector, store, jsonl, repo
     if source.frame_size is None or source.duration is None:
         raise SourceError(f"camera {camera.id!r}: cannot tell the length and frame size of {camera.source}; a moving "
                           "camera needs a video file (its frames are matched to the GPS track by time)")
-    recorder = _recorder(camera, out_dir, store, jsonl)
+    recorder = _recorder(config, camera, out_dir, store, jsonl)
     marks = ChalkMarkStore(store.path)
     try:
         pipeline = PatrolPipeline(config, camera, source.frame_size, source.duration, origin, recorder, marks,
@@ -139,11 +140,13 @@ def _process_moving_camera(config, camera, out_dir, detector, store, jsonl, repo
         marks.close()
 
 
-def _recorder(camera, out_dir, store, jsonl) -> EventRecorder:
+def _recorder(config, camera, out_dir, store, jsonl) -> EventRecorder:
     """The camera's recorder, once its names and zones are stored for the reviewers."""
     store.save_camera(camera.id, mask_credentials(camera.source), [z.model_dump() for z in camera.zones],
-                      str(out_dir.resolve()), camera.name, camera.location, camera.unit)
-    return EventRecorder(camera.id, EvidenceWriter(out_dir, camera), store, jsonl, where=camera.geo)
+                      str(out_dir.resolve()), camera.name, camera.location,
+                      unit_label(camera.unit))
+    return EventRecorder(camera.id, EvidenceWriter(out_dir, camera), store, jsonl, where=camera.geo,
+                         units=UnitLookup.of_camera(camera, read_unit_map(config.units)))
 
 
 def _drive(camera, pipeline, source, detector, workers, gate, report, recorder, on_start, on_frame) -> None:

@@ -39,6 +39,7 @@ from streams.pipeline import CameraPipeline, change_gate
 from streams.state import StateStore, capture, resume
 from zones.config import CameraConfig, Config, ConfigError, is_file_source
 from zones.geometry import check_in_frame
+from zones.units import UnitLookup, read_unit_map, unit_label
 
 log = logging.getLogger(__name__)
 
@@ -218,7 +219,8 @@ class LiveRunner:
         clock = LiveClock(origin, not_before=(saved.last_t or 0.0) if saved else 0.0)
         cam_ref: list[LiveCamera] = []
         recorder = EventRecorder(camera.id, EvidenceWriter(self.out_dir, camera), self.store, self._jsonl,
-                                 sinks=[lambda event: self._announce(cam_ref[0], event)], where=camera.geo)
+                                 sinks=[lambda event: self._announce(cam_ref[0], event)], where=camera.geo,
+                                 units=UnitLookup.of_camera(camera, read_unit_map(self.config.units)))
         pipeline = CameraPipeline(self.config, camera, recorder)
         resume(pipeline, saved, first_object_id=self.store.highest_object_id(camera.id) + 1)
         live = self.config.live
@@ -233,7 +235,8 @@ class LiveRunner:
         cam_ref.append(cam)
         cam.count_timers()
         self.store.save_camera(camera.id, mask_credentials(camera.source), [z.model_dump() for z in camera.zones],
-                               str(self.out_dir.resolve()), camera.name, camera.location, camera.unit)
+                               str(self.out_dir.resolve()), camera.name, camera.location,
+                               unit_label(camera.unit))
         if saved:
             log.info("camera %s: resuming (timeline from %s, %d resting object(s), %d running timer(s))", camera.id,
                      origin.isoformat(timespec="seconds"), len(pipeline.memory.objects),

@@ -187,6 +187,7 @@ class PatrolPipeline:
             lat=round(where.lat, 7), sightings=[self._record_of(s) for s in dict.fromkeys([first, mark.last])]))
 
     def _publish(self, event: Event) -> Event:
+        event = self.recorder.placed(event)
         self.recorder.publish(event)
         return event
 

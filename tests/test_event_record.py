@@ -27,7 +27,8 @@ RELEASED_LINE = ('{"event_id": "cam-01/trottoir-1/7/warn", "type": "warn", "rule
                  '"bbox": [412.0, 290.6, 520.0, 350.0], "score": 0.871, '
                  '"evidence": {"snapshot": "evidence/cam-01/café.jpg"}}')
 LINE = RELEASED_LINE[:-1] + (', "since_ts": "2026-11-22T08:01:02.000400+00:00", "lon": 120.6712, "lat": 28.0011, '
-                             '"sightings": null, "plate": null, "plate_score": null, "offence": null, "action": null}')
+                             '"sightings": null, "plate": null, "plate_score": null, "offence": null, "action": null, '
+                             '"unit": null}')
 WHERE = (120.6712, 28.0011)  # the camera's geo
 
 # The events table as released before the model derived it: database files written then must keep working.
@@ -84,7 +85,7 @@ def test_a_database_file_of_the_released_layout_is_upgraded_in_place(tmp_path):
     assert upgraded == {**{name: (sql, not_null) for name, sql, not_null in columns}, "since_t": ("REAL", 0),
                         "since_ts": ("TEXT", 0), "lon": ("REAL", 0), "lat": ("REAL", 0), "sightings": ("TEXT", 0),
                         "plate": ("TEXT", 0), "plate_score": ("REAL", 0), "offence": ("INTEGER", 0),
-                        "action": ("TEXT", 0)}
+                        "action": ("TEXT", 0), "unit": ("TEXT", 0)}
     indexes = {row[0] for row in store.db.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
     assert "events_by_plate" in indexes  # a plate's history is one index lookup in upgraded files too
     assert store.db.execute("SELECT rowid FROM events").fetchone()[0] == rowid  # the review queue's order

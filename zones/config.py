@@ -41,6 +41,7 @@ from zones.config_geo import (
 from zones.config_sections import DetectSettings, LiveSettings, RestingSettings, RuleSettings
 from zones.config_sinks import SinkSettings, name_sinks
 from zones.schedule import DAYS, ActiveWindow, Schedule, Seconds, SignedSeconds
+from zones.units import Unit
 
 
 class ConfigError(UserError, ValueError):
@@ -116,6 +117,8 @@ class ZoneConfig(DwellSettings):
     anchor: Literal["point", "band"] = Field(
         "point", description="Ground contact tested against the polygon: point = bottom-centre of the box; band = "
                              "most of the box's bottom band (wide objects seen from the side).")
+    unit: Unit | None = Field(None, description="The responsibility unit of this zone's events ({district, grid, "
+                                                "road}); overrides the camera's.")
     _dwell: DwellSettings | None = PrivateAttr(None)
 
     @property
@@ -192,7 +195,9 @@ class CameraConfig(DwellSettings):
                                                           "enables active_hours.")
     name: str | None = Field(None, description="Shown to reviewers; default: the id.")
     location: str | None = Field(None, description="Where the camera looks, shown to reviewers.")
-    unit: str | None = Field(None, description="The responsible unit (district, team), shown to reviewers.")
+    unit: Unit | None = Field(None, description="The responsibility unit ({district, grid, road}; a plain string "
+                                                "names the district) carried by the camera's events; a zone's "
+                                                "own unit overrides it.")
     detect: DetectSettings | None = Field(None, description="Detector settings of this camera; each key it sets "
                                                             "overrides the global detect: key, the others are "
                                                             "inherited.")
@@ -265,6 +270,9 @@ class Config(StrictModel):
                                                 "SQLite file or postgresql://user@host/db "
                                                 "(password as ${VARIABLE}). Unset: OUT/events.db; --store "
                                                 "overrides it.")
+    units: str | None = Field(None, description="A GeoJSON file (relative to the YAML file) of unit polygons "
+                                                "with properties district, grid, road: events with a position "
+                                                "and no zone or camera unit take the unit they lie in.")
     sinks: list[SinkSettings] = Field([], description="Where every event is also delivered, at least once and in "
                                                       "order per camera, through the store's outbox (see sinks[]).")
     path: Path | None = Field(None, exclude=True, description="The file the config was read from (set by the "
@@ -364,6 +372,8 @@ def parse_config(raw: Any, path: Path | None = None, lines: YamlLines | None = N
     except ValidationError as exc:
         raise ConfigError(describe(exc, raw, name, lines)) from None
     config.path = path
+    if config.units is not None:
+        config.units = str(resolve_source(config.units, path.parent if path else Path.cwd()))
     for c, camera in enumerate(config.cameras):
         camera.source = resolve_source(camera.source, path.parent if path else Path.cwd())
         if camera.gps is not None:

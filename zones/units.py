@@ -14,6 +14,7 @@ geo-referenced events (patrol cameras, fixed cameras with ``geo``) the unit of w
 from __future__ import annotations
 
 import json
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -99,3 +100,46 @@ def _unit_of(feature: Any, where: str) -> tuple[Unit, BaseGeometry]:
         raise UnitFileError(f"{where} is a {'self-intersecting ' if not geometry.is_valid else ''}"
                             f"{geometry.geom_type}; units must be simple Polygons or MultiPolygons of [lon, lat]")
     return unit, geometry
+
+
+class UnitLookup:
+    """The unit of one camera's events: the zone's own unit, else the camera's, else (events with a position) the
+    unit map's polygon they lie in. A moving camera asks the map before its own unit: it drives through many units.
+
+    >>> lookup = UnitLookup(Unit(district="Lucheng"), {"kerb": Unit(grid="LC-1")})
+    >>> lookup.unit_for("kerb").grid, lookup.unit_for("walk").district
+    ('LC-1', 'Lucheng')
+    """
+
+    def __init__(self, camera_unit: Unit | None, zone_units: dict[str, Unit], unit_map: UnitMap | None = None,
+                 moving: bool = False):
+        self.camera_unit, self.zone_units, self.unit_map, self.moving = camera_unit, zone_units, unit_map, moving
+
+    def unit_for(self, zone_id: str, lon: float | None = None, lat: float | None = None) -> Unit | None:
+        if zone_id in self.zone_units:
+            return self.zone_units[zone_id]
+        mapped = None
+        if self.unit_map is not None and lon is not None and lat is not None:
+            mapped = self.unit_map.at(lon, lat)
+        return (mapped or self.camera_unit) if self.moving else (self.camera_unit or mapped)
+
+    @classmethod
+    def of_camera(cls, camera: Any, unit_map: UnitMap | None) -> UnitLookup:
+        """The lookup of a loaded ``CameraConfig``."""
+        return cls(camera.unit, {z.id: z.unit for z in camera.zones if z.unit is not None}, unit_map, camera.moving)
+
+
+def unit_label(unit: Unit | None) -> str | None:
+    """How reviewers read a unit: its known parts, from the district down.
+
+    >>> unit_label(Unit(district="Lucheng", road="Binhai Rd"))
+    'Lucheng · Binhai Rd'
+    """
+    parts = [p for p in (unit.district, unit.grid, unit.road) if p] if unit is not None else []
+    return " · ".join(parts) or None
+
+
+@lru_cache(maxsize=4)
+def read_unit_map(path: str | None) -> UnitMap | None:
+    """The unit map of the config's ``units:`` file, read once per process (None: no file)."""
+    return None if path is None else UnitMap.read(Path(path))
