@@ -7,6 +7,7 @@ outbox parks the row as dead at once instead of retrying it.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Protocol
 
 
@@ -26,3 +27,14 @@ class Sink(Protocol):
 
     def close(self) -> None:
         """Let go of connections (an MQTT sink also marks its cameras offline)."""
+
+
+def make_sink(settings, cameras: Sequence[str] = ()) -> Sink:
+    """The sink that ``settings`` (one item of ``sinks:``) describes; ``cameras`` are the ones this process runs."""
+    if settings.type == "webhook":
+        from events.sinks.webhook import WebhookSink
+        return WebhookSink(settings)
+    if settings.type == "mqtt":
+        from events.sinks.mqtt import MqttSink
+        return MqttSink(settings, list(cameras))
+    raise ValueError(f"sink {settings.name!r}: unknown type {settings.type!r}; use mqtt or webhook")
