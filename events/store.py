@@ -94,7 +94,7 @@ def upgrade_events_table(db: Database) -> None:
     transaction: new columns are added; a column the model now allows to be null loses NOT NULL (on SQLite the
     table is rebuilt, rowids kept: the review queue orders by them). The plate and object indexes are made."""
     existing = db.columns("events")
-    wanted = {column: "NOT NULL" in sql for column, sql, _ in _COLUMNS}
+    wanted = {column: "NOT NULL" in sql or "PRIMARY KEY" in sql for column, sql, _ in _COLUMNS}
     loosened = [c for c, not_null in wanted.items() if existing.get(c) and not not_null]
     missing = [c for c in wanted if c not in existing]
     if existing and (loosened or missing):
