@@ -11,8 +11,13 @@
     streetorder_open_timers{camera}                dwell timers running now
     streetorder_events_total{camera,rule,type}     warn / clear / escalate events recorded
     streetorder_inference_seconds{model}           detector latency per frame (histogram)
+    streetorder_sink_pending{sink}                 outbox rows still to deliver to the sink
+    streetorder_sink_dead{sink}                    rows parked as dead (`streetorder sinks retry-dead`)
+    streetorder_sink_delivered_total{sink}         rows delivered by this run
+    streetorder_sink_delivery_seconds{sink}        recording -> acknowledgement of each delivery (histogram)
 
-``/healthz`` answers 200 with every camera's status while the analysis loop is alive, 503 when it is stuck.
+``/healthz`` answers 200 with every camera's status while the analysis loop is alive, 503 when it is stuck; its
+``sinks`` are ``{name: {pending, dead, oldest_pending_s}}``.
 """
 
 from __future__ import annotations
@@ -25,7 +30,9 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Histogram, generate_latest
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
+
+from events.sender import LATENCY_BUCKETS, OutboxSender, SinkCounters
 
 log = logging.getLogger(__name__)
 
@@ -100,6 +107,39 @@ class _CameraCollector:
             for (rule, kind), count in sorted(row.events.items()):
                 events.add_metric([row.camera_id, rule, kind], count)
         yield events
+
+
+def sinks_health(senders: list[OutboxSender]) -> dict[str, dict]:
+    """The ``sinks`` part of /healthz."""
+    return {sender.name: sender.health() for sender in senders}
+
+
+def add_sink_metrics(metrics: LiveMetrics, sinks: Callable[[], list[SinkCounters]]) -> None:
+    """Put the senders' numbers (read at scrape time) in ``metrics``."""
+    metrics.registry.register(_SinkCollector(sinks))
+
+
+class _SinkCollector:
+    def __init__(self, sinks: Callable[[], list[SinkCounters]]):
+        self.sinks = sinks
+
+    def collect(self) -> Iterator[Metric]:
+        rows = self.sinks()
+        pending = GaugeMetricFamily("streetorder_sink_pending", "Outbox rows still to deliver", labels=["sink"])
+        dead = GaugeMetricFamily("streetorder_sink_dead", "Outbox rows parked as dead", labels=["sink"])
+        delivered = CounterMetricFamily("streetorder_sink_delivered", "Rows delivered by this run", labels=["sink"])
+        latency = HistogramMetricFamily("streetorder_sink_delivery_seconds", "Recording to acknowledgement",
+                                        labels=["sink"])
+        for row in rows:
+            pending.add_metric([row.sink], row.pending)
+            dead.add_metric([row.sink], row.dead)
+            delivered.add_metric([row.sink], row.delivered_total)
+            cumulative, buckets = 0, []
+            for bound, count in zip([*map(str, LATENCY_BUCKETS), "+Inf"], row.latency_buckets, strict=True):
+                cumulative += count
+                buckets.append((bound, cumulative))
+            latency.add_metric([row.sink], buckets, row.latency_sum)
+        yield from (pending, dead, delivered, latency)
 
 
 class HealthServer:

@@ -21,10 +21,12 @@ from streetorder import (
     purge_cmd,
     review_cmd,
     run_cmd,
+    sinks_cmd,
 )
 from streetorder.logs import setup_logging
 
-COMMANDS = (process_cmd, run_cmd, check_cmd, review_cmd, purge_cmd, bench_cmd, evaluate_cmd, models_cmd, docs_cmd)
+COMMANDS = (process_cmd, run_cmd, check_cmd, review_cmd, sinks_cmd, purge_cmd, bench_cmd, evaluate_cmd, models_cmd,
+            docs_cmd)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -17,11 +17,13 @@ from contracts.disk import disk_problem
 from contracts.errors import UserError
 from contracts.names import BACKENDS, EVENT_TYPES, RULES
 from detector.load import Detector, load_detector
+from events.sender import stop_senders
 from events.store import EventStore
 from models.taxonomy import Taxonomy
 from streams.batch import CameraReport, process_recorded
 from streams.pipeline import STAGES
-from zones.config import CameraConfig, Config, load_config
+from streetorder.sinks_cmd import drain, open_senders
+from zones.config import CameraConfig, Config, is_file_source, load_config
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
@@ -36,7 +38,11 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
                    help="wall-clock time at the start of the files (ISO 8601), fills `ts` and enables schedules")
     p.add_argument("--camera", action="append", help="only this camera id (repeatable)")
     p.add_argument("--annotate", action="store_true", help="also write OUT/annotated/<camera>.mp4")
-    p.add_argument("--store", help="SQLite file for events (default: config `store:` or OUT/events.db)")
+    p.add_argument("--store", help="SQLite file or postgresql:// URL for events (default: config `store:` or "
+                                   "OUT/events.db)")
+    p.add_argument("--sink-wait", type=float, default=30.0, metavar="SECONDS",
+                   help="at the end, wait this long for the sinks to get every event (default 30; what is left is "
+                        "sent by the next run or `streetorder sinks send`)")
     p.add_argument("--workers", type=worker_count, default=default_workers(),
                    help="detector threads working side by side, one core each (default: the CPU count)")
     p.set_defaults(run=run)
@@ -84,10 +90,12 @@ def output_folder(out: Path) -> Path:
 def run(args: argparse.Namespace, console: Console) -> int:
     config = load_config(args.config)
     output_folder(args.out)
-    store = EventStore(args.store or config.store or args.out / "events.db")
+    store = EventStore(args.store or config.store or args.out / "events.db", sinks=[s.name for s in config.sinks])
+    chosen = [c.id for c in config.cameras if is_file_source(c.source) and (not args.camera or c.id in args.camera)]
     workers = getattr(args, "workers", None) or default_workers()
     detectors = DetectorCache(config, args.model, args.backend, workers)
     detectors.for_camera(config.cameras[0])  # a missing model fails here, once, before any camera starts
+    senders = open_senders(config, store, chosen)  # they poll the outbox: nothing to hook into the batch
 
     with Progress(
         TextColumn("[bold]{task.description}"),
@@ -111,7 +119,11 @@ def run(args: argparse.Namespace, console: Console) -> int:
         reports = process_recorded(config, args.out, detectors.for_camera, store, origin=args.start_time,
                                    annotate=args.annotate, cameras=args.camera, on_start=on_start,
                                    on_frame=on_frame, workers=workers)
-    store.close()
+    try:
+        drain(console, senders, getattr(args, "sink_wait", 30.0))
+    finally:
+        stop_senders(senders)
+        store.close()
     print_summary(console, reports, args.out)
     return 1 if any(r.error for r in reports) else 0
 

@@ -13,12 +13,15 @@ from rich.table import Table
 
 from contracts.names import BACKENDS
 from contracts.urls import mask_credentials
+from events.database import is_server
 from events.record import Event
+from events.sender import stop_senders
 from events.store import EventStore
-from streams.health import HealthServer
+from streams.health import HealthServer, add_sink_metrics, sinks_health
 from streams.live_runner import LiveRunner
 from streams.state import StateStore
 from streetorder.process_cmd import DetectorCache, default_workers, output_folder, worker_count
+from streetorder.sinks_cmd import notify_all, open_senders
 from zones.config import ConfigError, is_file_source, load_config
 from zones.schedule import parse_duration
 
@@ -40,8 +43,10 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     p.add_argument("--model", help="model name (yolo11n, yolov8n, ...) or weight file; default: config or yolo11n")
     p.add_argument("--backend", choices=BACKENDS, help="inference backend (default: onnxruntime)")
     p.add_argument("--camera", action="append", help="only this camera id (repeatable)")
-    p.add_argument("--store", help="SQLite file for events (default: config `store:` or OUT/events.db)")
-    p.add_argument("--state", type=Path, help="SQLite file for resting objects and timers (default: OUT/state.db)")
+    p.add_argument("--store", help="SQLite file or postgresql:// URL for events (default: config `store:` or "
+                                   "OUT/events.db)")
+    p.add_argument("--state", help="SQLite file or postgresql:// URL for resting objects and timers (default: the "
+                                   "store when it is a postgresql:// URL, else OUT/state.db)")
     p.add_argument("--stop-after", type=parse_duration, metavar="DURATION",
                    help="stop by itself after this long, e.g. 90s or 8h (default: run until stopped)")
     p.add_argument("--workers", type=worker_count, default=default_workers(),
@@ -67,20 +72,31 @@ def run(args: argparse.Namespace, console: Console) -> int:
     if skipped:
         log.info("camera(s) %s read files; `streetorder process` analyses those", ", ".join(skipped))
     output_folder(args.out)
-    store = EventStore(args.store or config.store or args.out / "events.db")
-    state = StateStore(args.state or args.out / "state.db")
+    target = args.store or config.store or args.out / "events.db"
+    store = EventStore(target, sinks=[s.name for s in config.sinks])
+    state = StateStore(args.state or (target if is_server(target) else args.out / "state.db"))
     detectors = DetectorCache(config, args.model, args.backend, args.workers)
+    senders: list = []
+    wake_senders = notify_all(senders)
+
+    def on_event(event: Event) -> None:
+        wake_senders()
+        _announce(console, event)
+
     runner = LiveRunner(config, args.out, detectors.for_camera, store, state, cameras=args.camera,
-                        on_event=lambda event: _announce(console, event), workers=args.workers)
+                        on_event=on_event, workers=args.workers)
     if not runner.chosen:
         raise ConfigError(f"{args.config}: no live camera to run (rtsp:// URLs or device indices); "
                           "`streetorder process` analyses files")
+    senders += open_senders(config, store, [c.id for c in runner.chosen])
     health = None
     stop = threading.Event()
     previous = _stop_on_signals(stop)
     try:
         if args.health_port >= 0:  # first: a taken port fails before any camera is opened
-            health = HealthServer(args.health_port, runner.health, runner.metrics).start()
+            add_sink_metrics(runner.metrics, lambda: [sender.snapshot() for sender in senders])
+            health = HealthServer(args.health_port, lambda: {**runner.health(), "sinks": sinks_health(senders)},
+                                  runner.metrics).start()
         runner.start()
         _print_cameras(console, runner, health)
         runner.run(stop, args.stop_after)
@@ -89,6 +105,7 @@ def run(args: argparse.Namespace, console: Console) -> int:
         return 2
     finally:
         runner.close()
+        stop_senders(senders)
         if health is not None:
             health.stop()
         state.close()

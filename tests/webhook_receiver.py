@@ -19,6 +19,7 @@ class WebhookReceiver:
         self.received: list[dict] = []  # accepted bodies, in arrival order
         self.refused = 0
         self.bad_signatures = 0
+        self.authorization: str | None = None  # the last Authorization header
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._server.daemon_threads = True
@@ -57,6 +58,7 @@ class WebhookReceiver:
             def do_POST(self) -> None:  # the name http.server calls
                 body = self.rfile.read(int(self.headers["Content-Length"]))
                 code = receiver.status
+                receiver.authorization = self.headers["Authorization"]
                 if self.headers[SIGNATURE_HEADER] != signature(receiver.secret, body):
                     receiver.bad_signatures += 1
                     code = 401

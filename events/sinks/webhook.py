@@ -8,10 +8,12 @@ anything else (5xx, 3xx, timeouts, refused connections) is retried.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import http.client
 import urllib.error
+import urllib.parse
 import urllib.request
 
 from contracts.urls import mask_credentials
@@ -32,6 +34,20 @@ def signature(secret: bytes, body: bytes) -> str:
     return "sha256=" + hmac.new(secret, body, hashlib.sha256).hexdigest()
 
 
+def _split_credentials(url: str) -> tuple[str, dict[str, str]]:
+    """``url`` without its ``user:password@`` (urllib would take it for the host) and the Basic header it means."""
+    parts = urllib.parse.urlsplit(url)
+    if parts.username is None:
+        return url, {}
+    user = urllib.parse.unquote(parts.username)
+    password = urllib.parse.unquote(parts.password or "")
+    netloc = parts.hostname + (f":{parts.port}" if parts.port else "")
+    if ":" in parts.hostname:
+        netloc = f"[{parts.hostname}]" + (f":{parts.port}" if parts.port else "")
+    token = base64.b64encode(f"{user}:{password}".encode()).decode()
+    return urllib.parse.urlunsplit(parts._replace(netloc=netloc)), {"Authorization": f"Basic {token}"}
+
+
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
     def redirect_request(self, *args, **kwargs):  # a POST turned into a GET elsewhere would look delivered
         return None
@@ -42,10 +58,10 @@ class WebhookSink:
 
     def __init__(self, settings: WebhookSinkSettings):
         self.name = settings.name or "webhook"
-        self.url = settings.url
         self.label = mask_credentials(settings.url)
+        self.url, self.headers = _split_credentials(settings.url)
         self.timeout = settings.timeout
-        self.headers = dict(settings.headers)
+        self.headers.update(settings.headers)
         self._secret = settings.secret.get_secret_value().encode()
         self._opener = urllib.request.build_opener(_NoRedirect)
 
