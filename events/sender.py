@@ -50,8 +50,10 @@ class OutboxSender:
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name=f"sink-{self.name}", daemon=True)
+        self.started = time.monotonic()
 
     def start(self) -> OutboxSender:
+        self.started = time.monotonic()
         self._thread.start()
         return self
 
@@ -84,6 +86,10 @@ class OutboxSender:
         self._refresh()
         c = self.counters
         return {"pending": c.pending, "dead": c.dead, "oldest_pending_s": c.oldest_pending_s}
+
+    def rate(self) -> float:
+        """Events delivered per second since the sender started."""
+        return self.counters.delivered_total / max(time.monotonic() - self.started, 1e-9)
 
     def snapshot(self) -> SinkCounters:
         """The counters, refreshed from the store, for /metrics."""

@@ -115,6 +115,8 @@ def drain(console: Console, senders: Sequence[OutboxSender], wait: float) -> int
         health = sender.health()
         left += pending
         line = f"sink {sender.name}: {sender.counters.delivered_total} delivered"
+        if sender.counters.delivered_total:
+            line += f" ({sender.rate():.0f} events/s)"
         if pending:
             line += f", {pending} still pending (sent by the next run or `streetorder sinks send`)"
         if health["dead"]:
