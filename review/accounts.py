@@ -7,6 +7,7 @@
   same write transaction that checks the limit, before its password is hashed (a burst of simultaneous guesses
   cannot all slip under the limit); past the limit, logins are refused without checking the password until the
   window has moved on. A successful login clears the account's count.
+- Names are case-insensitive: ``Ana`` and ``ana`` are one account (looked up by ``lower(name)``).
 - At most ``MAX_CONCURRENT_HASHES`` Argon2 hashes run at once: each takes 64 MiB, so a burst queues instead of
   multiplying the server's memory.
 """
@@ -24,7 +25,7 @@ from datetime import datetime, timedelta
 import argon2
 
 from contracts.errors import UserError
-from review.db import Database, iso, utc_now
+from review.db import Database, IntegrityError, iso, lock_table, utc_now
 
 ROLES = ("reviewer", "admin")
 MIN_PASSWORD_LENGTH = 10
@@ -39,6 +40,7 @@ _DUMMY_HASH = HASHER.hash("not a password: spends the same time on unknown names
 _HASHING = threading.BoundedSemaphore(MAX_CONCURRENT_HASHES)
 
 Clock = Callable[[], datetime]
+_NAMED = "lower(name) = lower(?)"  # account names are case-insensitive on both databases
 
 
 class AccountError(UserError, ValueError):
@@ -100,28 +102,32 @@ class Accounts:
         if len(password) < MIN_PASSWORD_LENGTH:
             raise AccountError(f"the password is shorter than {MIN_PASSWORD_LENGTH} characters; choose a longer one")
         hashed = HASHER.hash(password)
-        with self.db.transaction() as conn:
-            row = conn.execute("SELECT user_id FROM review_users WHERE name = ?", (name,)).fetchone()
-            if row and not reset:
-                raise AccountError(f"user {name!r} already exists; add --reset to give it a new password and role")
-            if row:
-                conn.execute("UPDATE review_users SET role = ?, password_hash = ? WHERE user_id = ?",
-                             (role, hashed, row["user_id"]))
-                conn.execute("DELETE FROM review_sessions WHERE user_id = ?", (row["user_id"],))
-            else:
-                conn.execute("INSERT INTO review_users (name, role, password_hash, created_at) VALUES (?, ?, ?, ?)",
-                             (name, role, hashed, iso(self.clock())))
-            conn.execute("INSERT INTO review_audit (at, user_name, action, detail) VALUES (?, ?, ?, ?)",
-                         (iso(self.clock()), name, "password_reset" if row else "user_added", f"role {role}"))
+        exists = f"user {name!r} already exists; add --reset to give it a new password and role"
+        try:
+            with self.db.transaction() as tx:
+                row = tx.execute(f"SELECT user_id FROM review_users WHERE {_NAMED}", (name,)).fetchone()
+                if row and not reset:
+                    raise AccountError(exists)
+                if row:
+                    tx.execute("UPDATE review_users SET role = ?, password_hash = ? WHERE user_id = ?",
+                               (role, hashed, row["user_id"]))
+                    tx.execute("DELETE FROM review_sessions WHERE user_id = ?", (row["user_id"],))
+                else:
+                    tx.execute("INSERT INTO review_users (name, role, password_hash, created_at) VALUES (?, ?, ?, ?)",
+                               (name, role, hashed, iso(self.clock())))
+                tx.execute("INSERT INTO review_audit (at, user_name, action, detail) VALUES (?, ?, ?, ?)",
+                           (iso(self.clock()), name, "password_reset" if row else "user_added", f"role {role}"))
+        except IntegrityError:  # the same name, added at the same moment by someone else
+            raise AccountError(exists) from None
         return self.user_named(name)
 
     def user_named(self, name: str) -> User | None:
-        row = self.db.connect().execute("SELECT user_id, name, role FROM review_users WHERE name = ?",
-                                        (name.strip(),)).fetchone()
+        row = self.db.execute(f"SELECT user_id, name, role FROM review_users WHERE {_NAMED}",
+                              (name.strip(),)).fetchone()
         return User(row["user_id"], row["name"], row["role"]) if row else None
 
     def users(self) -> list[User]:
-        rows = self.db.connect().execute("SELECT user_id, name, role FROM review_users ORDER BY name").fetchall()
+        rows = self.db.execute("SELECT user_id, name, role FROM review_users ORDER BY lower(name), name").fetchall()
         return [User(r["user_id"], r["name"], r["role"]) for r in rows]
 
     def log_in(self, name: str, password: str, ip: str) -> tuple[str, Session]:
@@ -132,7 +138,7 @@ class Accounts:
         """
         name = name.strip()
         self._claim_attempt(name, ip)
-        row = self.db.connect().execute("SELECT * FROM review_users WHERE name = ?", (name,)).fetchone()
+        row = self.db.execute(f"SELECT * FROM review_users WHERE {_NAMED}", (name,)).fetchone()
         try:
             with _HASHING:
                 HASHER.verify(row["password_hash"] if row else _DUMMY_HASH, password)
@@ -143,9 +149,8 @@ class Accounts:
         if HASHER.check_needs_rehash(row["password_hash"]):
             with _HASHING:
                 rehashed = HASHER.hash(password)
-            with self.db.transaction() as conn:
-                conn.execute("UPDATE review_users SET password_hash = ? WHERE user_id = ?",
-                             (rehashed, row["user_id"]))
+            with self.db.transaction() as tx:
+                tx.execute("UPDATE review_users SET password_hash = ? WHERE user_id = ?", (rehashed, row["user_id"]))
         user = User(row["user_id"], row["name"], row["role"])
         return self._open_session(user, ip)
 
@@ -153,7 +158,7 @@ class Accounts:
         """The live session of a cookie's token, or None (unknown, expired, or no token)."""
         if not token:
             return None
-        row = self.db.connect().execute(
+        row = self.db.execute(
             "SELECT u.user_id, u.name, u.role, s.csrf_token, s.expires_at FROM review_sessions s "
             "JOIN review_users u USING (user_id) WHERE s.token_hash = ?", (_digest(token),)).fetchone()
         if row is None or row["expires_at"] <= iso(self.clock()):
@@ -162,39 +167,41 @@ class Accounts:
 
     def log_out(self, token: str | None) -> None:
         if token:
-            with self.db.transaction() as conn:
-                conn.execute("DELETE FROM review_sessions WHERE token_hash = ?", (_digest(token),))
+            with self.db.transaction() as tx:
+                tx.execute("DELETE FROM review_sessions WHERE token_hash = ?", (_digest(token),))
 
     def _open_session(self, user: User, ip: str) -> tuple[str, Session]:
         token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
         now = self.clock()
-        with self.db.transaction() as conn:
-            conn.execute("DELETE FROM review_sessions WHERE expires_at <= ?", (iso(now),))
-            conn.execute("DELETE FROM review_login_failures WHERE user_name = ?", (user.name.lower(),))
-            conn.execute("INSERT INTO review_sessions VALUES (?, ?, ?, ?, ?)",
-                         (_digest(token), user.user_id, csrf, iso(now), iso(now + SESSION_LIFETIME)))
-            conn.execute("INSERT INTO review_audit (at, user_name, action, ip) VALUES (?, ?, 'login', ?)",
-                         (iso(now), user.name, ip))
+        with self.db.transaction() as tx:
+            tx.execute("DELETE FROM review_sessions WHERE expires_at <= ?", (iso(now),))
+            tx.execute("DELETE FROM review_login_failures WHERE user_name = ?", (user.name.lower(),))
+            tx.execute("INSERT INTO review_sessions VALUES (?, ?, ?, ?, ?)",
+                       (_digest(token), user.user_id, csrf, iso(now), iso(now + SESSION_LIFETIME)))
+            tx.execute("INSERT INTO review_audit (at, user_name, action, ip) VALUES (?, ?, 'login', ?)",
+                       (iso(now), user.name, ip))
         return token, Session(user, csrf)
 
     def _claim_attempt(self, name: str, ip: str) -> None:
         """Count this attempt against the account and the address, or refuse it past a limit; one write transaction
-        (``BEGIN IMMEDIATE``), so simultaneous attempts are counted one after the other, before any hashing."""
+        (``BEGIN IMMEDIATE`` on SQLite, the table's lock on PostgreSQL), so simultaneous attempts are counted one
+        after the other, before any hashing."""
         now = self.clock()
         since = iso(now - FAILURE_WINDOW)
-        with self.db.transaction() as conn:
-            conn.execute("DELETE FROM review_login_failures WHERE at <= ?", (since,))
-            by_user = conn.execute("SELECT count(*) FROM review_login_failures WHERE user_name = ? AND at > ?",
-                                   (name.lower(), since)).fetchone()[0]
+        with self.db.transaction() as tx:
+            lock_table(tx, "review_login_failures")
+            tx.execute("DELETE FROM review_login_failures WHERE at <= ?", (since,))
+            by_user = tx.execute("SELECT count(*) FROM review_login_failures WHERE user_name = ? AND at > ?",
+                                 (name.lower(), since)).fetchone()[0]
             if by_user >= MAX_FAILURES_PER_USER:
                 raise LoginRefused(f"Too many wrong passwords for {name!r}; wait {_minutes(FAILURE_WINDOW)} "
                                    "minutes or ask an admin to reset the password.", throttled=True)
-            by_ip = conn.execute("SELECT count(*) FROM review_login_failures WHERE ip = ? AND at > ?",
-                                 (ip, since)).fetchone()[0]
+            by_ip = tx.execute("SELECT count(*) FROM review_login_failures WHERE ip = ? AND at > ?",
+                               (ip, since)).fetchone()[0]
             if by_ip >= MAX_FAILURES_PER_IP:
                 raise LoginRefused(f"Too many wrong passwords from this address; wait {_minutes(FAILURE_WINDOW)} "
                                    "minutes before trying again.", throttled=True)
-            conn.execute("INSERT INTO review_login_failures VALUES (?, ?, ?)", (iso(now), name.lower(), ip))
+            tx.execute("INSERT INTO review_login_failures VALUES (?, ?, ?)", (iso(now), name.lower(), ip))
 
 
 def _digest(token: str) -> str:

@@ -33,11 +33,12 @@ CSP = ("default-src 'self'; img-src 'self' data: blob:; style-src 'self'; script
        "base-uri 'none'; frame-ancestors 'none'; form-action 'self'")
 
 
-def create_app(db_path: str | Path, zone_file: ZoneFile | None = None, secure_cookies: bool = False,
+def create_app(store: str | Path, zone_file: ZoneFile | None = None, secure_cookies: bool = False,
                plate_rules: PlateRules | None = None) -> FastAPI:
-    """The app over the event store ``db_path``; ``zone_file`` (the config YAML) enables the zone editor,
-    ``plate_rules`` (the plate grammar and the ladder) plate corrections and offences counted with them."""
-    services = Services(Database(db_path), zone_file, secure_cookies)
+    """The app over the event store ``store`` (its SQLite file or a ``postgresql://`` URL); ``zone_file`` (the
+    config YAML) enables the zone editor, ``plate_rules`` (the plate grammar and the ladder) plate corrections and
+    offences counted with them."""
+    services = Services(Database(store), zone_file, secure_cookies)
     app = FastAPI(title="streetorder review", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.services = services
     app.state.plates = Plates(services.db, plate_rules)

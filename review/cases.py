@@ -8,7 +8,6 @@ own events are read from the wide ``events`` rows.
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date
@@ -18,6 +17,7 @@ from urllib.parse import urlencode
 from contracts.errors import UserError
 from contracts.names import RULES
 from contracts.urls import mask_credentials
+from events.database import Row
 from events.record import Event
 from events.store import event_from_row
 from review.accounts import User
@@ -144,11 +144,10 @@ class Cases:
     def page(self, chosen: QueueFilter, user: User, page: int = 1, per_page: int = PER_PAGE) -> QueuePage:
         self.db.sync_cases()
         where, params = _where(chosen, user)
-        conn = self.db.connect()
-        total = conn.execute(f"SELECT count(*) FROM review_cases c WHERE {where}", params).fetchone()[0]
+        total = self.db.execute(f"SELECT count(*) FROM review_cases c WHERE {where}", params).fetchone()[0]
         page = max(1, min(page, max(1, -(-total // per_page))))
         order = _direction(chosen)
-        rows = conn.execute(  # page through the narrow index rows first, then read only this page's events
+        rows = self.db.execute(  # page through the narrow index rows first, then read only this page's events
             f"SELECT {_CASE_COLUMNS}, e.* FROM (SELECT * FROM review_cases c WHERE {where} ORDER BY c.seq {order} "
             f"LIMIT ? OFFSET ?) c JOIN events e ON e.event_id = c.event_id ORDER BY c.seq {order}",
             [*params, per_page, (page - 1) * per_page]).fetchall()
@@ -156,7 +155,7 @@ class Cases:
 
     def case(self, event_id: str) -> Case | None:
         self.db.sync_cases()
-        row = self.db.connect().execute(
+        row = self.db.execute(
             f"SELECT {_CASE_COLUMNS}, e.* FROM review_cases c JOIN events e ON e.event_id = c.event_id "
             "WHERE c.event_id = ?", (event_id,)).fetchone()
         return _case(row) if row else None
@@ -166,7 +165,7 @@ class Cases:
         newest_first = chosen.order == "newest"
         later = forward != newest_first  # moving towards larger seq
         where, params = _where(chosen, user)
-        row = self.db.connect().execute(
+        row = self.db.execute(
             f"SELECT c.event_id FROM review_cases c WHERE {where} AND c.seq {'>' if later else '<'} ? "
             f"ORDER BY c.seq {'ASC' if later else 'DESC'} LIMIT 1", [*params, seq]).fetchone()
         return row[0] if row else None
@@ -177,7 +176,7 @@ class Cases:
         if following is not None:
             return following
         where, params = _where(chosen, user)
-        row = self.db.connect().execute(
+        row = self.db.execute(
             f"SELECT c.event_id FROM review_cases c WHERE {where} AND c.seq != ? ORDER BY c.seq {_direction(chosen)} "
             "LIMIT 1", [*params, seq]).fetchone()
         return row[0] if row else None
@@ -185,18 +184,18 @@ class Cases:
     def same_object(self, event: Event) -> list[Case]:
         """The warn, escalate and clear events of this object in this zone, in time order."""
         self.db.sync_cases()
-        rows = self.db.connect().execute(
+        rows = self.db.execute(
             f"SELECT {_CASE_COLUMNS}, e.* FROM events e JOIN review_cases c ON c.event_id = e.event_id "
             "WHERE e.camera_id = ? AND e.zone_id = ? AND e.object_id = ? ORDER BY e.t",
             (event.camera_id, event.zone_id, event.object_id)).fetchall()
         return [_case(r) for r in rows]
 
     def cameras(self) -> dict[str, CameraInfo]:
-        rows = self.db.connect().execute("SELECT * FROM cameras ORDER BY camera_id").fetchall()
+        rows = self.db.execute("SELECT * FROM cameras ORDER BY camera_id").fetchall()
         return {r["camera_id"]: _camera(r) for r in rows}
 
     def camera(self, camera_id: str) -> CameraInfo | None:
-        row = self.db.connect().execute("SELECT * FROM cameras WHERE camera_id = ?", (camera_id,)).fetchone()
+        row = self.db.execute("SELECT * FROM cameras WHERE camera_id = ?", (camera_id,)).fetchone()
         return _camera(row) if row else None
 
     def options(self) -> FilterOptions:
@@ -207,7 +206,7 @@ class Cases:
     def latest_snapshot(self, camera_id: str) -> tuple[str, str] | None:
         """(evidence_root, relative path) of the newest evidence snapshot of a camera, if any."""
         self.db.sync_cases()
-        row = self.db.connect().execute(
+        row = self.db.execute(
             "SELECT e.evidence, m.evidence_root FROM review_cases c JOIN events e ON e.event_id = c.event_id "
             "JOIN cameras m ON m.camera_id = c.camera_id WHERE c.camera_id = ? ORDER BY c.seq DESC LIMIT 1",
             (camera_id,)).fetchone()
@@ -250,12 +249,12 @@ def _direction(chosen: QueueFilter) -> str:
     return "DESC" if chosen.order == "newest" else "ASC"
 
 
-def _case(row: sqlite3.Row) -> Case:
+def _case(row: Row) -> Case:
     return Case(row["seq"], event_from_row(row), row["recorded_at"], row["status"], row["status_reason"],
                 row["reviewers"])
 
 
-def _camera(row: sqlite3.Row) -> CameraInfo:
+def _camera(row: Row) -> CameraInfo:
     zones = {z["id"]: z for z in json.loads(row["zones"] or "[]")}
     return CameraInfo(row["camera_id"], row["name"], row["location"], row["unit"], mask_credentials(row["source"]),
                       zones, row["evidence_root"])

@@ -1,9 +1,11 @@
-"""The review tables, kept in the event store's SQLite file beside ``events`` and ``cameras``.
+"""The review tables, kept in the event store beside ``events`` and ``cameras``: an SQLite file or a PostgreSQL
+server (``events.database``; the SQL is written once for both).
 
 Store access is confined to the modules of review/ that take a ``Database`` (accounts, cases, verdicts, stats,
-export): the web layer never writes SQL. The SQL is plain (``?`` placeholders; ``rowid`` is used only to find
-the events recorded since the last look), so a PostgreSQL backend means a second ``Database`` whose ``connect``
-returns a DB-API connection and whose ``sync_cases`` uses a serial column of ``events``.
+export, plates): the web layer never writes SQL. What differs between the two servers is kept here: the
+append-only audit trail's triggers, case-insensitive account names (``COLLATE NOCASE`` on SQLite, a unique index
+on ``lower(name)`` on PostgreSQL; lookups compare ``lower(name)`` on both), and how the events recorded since the
+last look are found (``events.rowid``, an identity column on PostgreSQL).
 
 ``review_cases`` is the queue's own index of the events: one narrow row per event with the columns the filters
 use and the event's review status, so counting and paging the queue reads small index entries instead of the
@@ -12,16 +14,17 @@ wide event rows, and a page costs the same with 50 or 50,000 events.
 
 from __future__ import annotations
 
-import sqlite3
-import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
-from contracts.errors import UserError
-from events.store import SCHEMA as EVENTS_SCHEMA
-from events.store import upgrade_events_table
+from events import database
+from events.database import Connection, IntegrityError, Params, Result, Row, StoreMissingError
+from events.store import prepare_events
+
+__all__ = ["SCHEMA", "Database", "IntegrityError", "Row", "StoreMissingError", "iso", "utc_now"]
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS review_users (
@@ -81,10 +84,6 @@ CREATE TABLE IF NOT EXISTS review_audit (     -- append-only: who decided what, 
 );
 CREATE INDEX IF NOT EXISTS review_audit_by_event ON review_audit (event_id);
 CREATE INDEX IF NOT EXISTS review_audit_by_user ON review_audit (user_name);
-CREATE TRIGGER IF NOT EXISTS review_audit_no_update BEFORE UPDATE ON review_audit
-    BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;
-CREATE TRIGGER IF NOT EXISTS review_audit_no_delete BEFORE DELETE ON review_audit
-    BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;
 CREATE TABLE IF NOT EXISTS review_login_failures (
     at        TEXT NOT NULL,
     user_name TEXT NOT NULL,
@@ -102,11 +101,33 @@ CREATE INDEX IF NOT EXISTS review_plate_corrections_by_plate ON review_plate_cor
 """
 
 
+APPEND_ONLY = "the audit trail is append-only"
+SQLITE_ONLY = f"""
+CREATE TRIGGER IF NOT EXISTS review_audit_no_update BEFORE UPDATE ON review_audit
+    BEGIN SELECT RAISE(ABORT, '{APPEND_ONLY}'); END;
+CREATE TRIGGER IF NOT EXISTS review_audit_no_delete BEFORE DELETE ON review_audit
+    BEGIN SELECT RAISE(ABORT, '{APPEND_ONLY}'); END;
+"""
+# No ``;`` ends a line of the function body: events.database splits a script there. Its error is an
+# integrity violation (SQLSTATE 23000), so both servers refuse a change with ``IntegrityError``.
+POSTGRESQL_ONLY = f"""
+CREATE UNIQUE INDEX IF NOT EXISTS review_users_by_lower_name ON review_users (lower(name));
+CREATE OR REPLACE FUNCTION review_audit_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN RAISE EXCEPTION '{APPEND_ONLY}' USING ERRCODE = 'integrity_constraint_violation'; END
+    $$;
+CREATE OR REPLACE TRIGGER review_audit_no_update BEFORE UPDATE ON review_audit
+    FOR EACH ROW EXECUTE FUNCTION review_audit_append_only();
+CREATE OR REPLACE TRIGGER review_audit_no_delete BEFORE DELETE ON review_audit
+    FOR EACH ROW EXECUTE FUNCTION review_audit_append_only();
+CREATE OR REPLACE TRIGGER review_audit_no_truncate BEFORE TRUNCATE ON review_audit
+    FOR EACH STATEMENT EXECUTE FUNCTION review_audit_append_only();
+"""
+
 ANALYZE_AFTER = 1000  # new events that make the planner's statistics worth refreshing
-
-
-class StoreMissingError(UserError, FileNotFoundError):
-    """The event store file does not exist (nothing was processed yet, or a wrong path)."""
+# On PostgreSQL, identity values are taken when a row is inserted but seen when it is committed: a writer may commit
+# rowid 5 after another committed 6. Each look rescans this many rowids below the newest seen, so a late commit is
+# indexed too (the unique ``event_id`` keeps every event once).
+RESCAN_WINDOW = 1000
 
 
 def utc_now() -> datetime:
@@ -122,77 +143,89 @@ def iso(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="microseconds")
 
 
-class Database:
-    """The event store's file, opened by review/: one connection per thread (the web server's worker threads).
+class Database(database.Database):
+    """The event store with the review tables: ``target`` is its SQLite file (which must exist) or a
+    ``postgresql://`` URL. Statements as ``events.database.Database``: ``execute`` and ``transaction``.
 
     Example:
         >>> db = Database(":memory:")
-        >>> with db.transaction() as conn:
-        ...     _ = conn.execute("INSERT INTO review_login_failures VALUES ('t', 'ana', '10.0.0.1')")
-        >>> db.connect().execute("SELECT count(*) FROM review_login_failures").fetchone()[0]
+        >>> with db.transaction() as tx:
+        ...     _ = tx.execute("INSERT INTO review_login_failures VALUES ('t', 'ana', '10.0.0.1')")
+        >>> db.execute("SELECT count(*) FROM review_login_failures").fetchone()[0]
         1
     """
 
-    def __init__(self, path: str | Path):
-        self.path = str(path)
-        if self.path != ":memory:" and not Path(self.path).is_file():
-            raise StoreMissingError(
-                f"{self.path}: no such event store; give the events.db written by `streetorder process` with --db"
-            )
-        self._local = threading.local()
-        self._shared: sqlite3.Connection | None = None  # ":memory:" is one database only within one connection
-        self.connect().executescript(EVENTS_SCHEMA + SCHEMA)
-        upgrade_events_table(self.connect())
+    def __init__(self, target: str | Path):
+        super().__init__(target, must_exist=True)
+        prepare_events(self)
+        self.apply(SCHEMA, sqlite_only=SQLITE_ONLY, postgresql_only=POSTGRESQL_ONLY)
+
+    def execute(self, sql: str, params: Params = ()) -> Result:
+        return super().execute(sql, _storable(params) if self.dialect == "postgresql" else params)
+
+    @contextmanager
+    def transaction(self) -> Iterator[Connection]:
+        with super().transaction() as tx:
+            yield _Storing(tx.raw, tx.dialect) if self.dialect == "postgresql" else tx
 
     def sync_cases(self) -> None:
         """Index the events recorded since the last look into ``review_cases`` (two index lookups when none are).
 
-        ``events.rowid`` only orders the scan: if it was renumbered (a VACUUM), everything is rescanned and the
-        unique ``event_id`` keeps each event once.
+        ``events.rowid`` only orders the scan: if it was renumbered (an SQLite VACUUM), everything is rescanned and
+        the unique ``event_id`` keeps each event once.
         """
-        conn = self.connect()
-        newest = conn.execute("SELECT coalesce(max(rowid), 0) FROM events").fetchone()[0]
-        row = conn.execute("SELECT value FROM review_meta WHERE key = 'events_seen'").fetchone()
+        newest = self.execute("SELECT coalesce(max(rowid), 0) FROM events").fetchone()[0]
+        row = self.execute("SELECT value FROM review_meta WHERE key = 'events_seen'").fetchone()
         seen = int(row[0]) if row else 0
-        if newest == seen:
+        start = 0 if newest < seen else seen if self.dialect == "sqlite" else max(0, seen - RESCAN_WINDOW)
+        if newest == seen and (self.dialect == "sqlite" or not self._unindexed_after(start)):
             return
-        with self.transaction() as conn:
-            added = conn.execute(
-                "INSERT OR IGNORE INTO review_cases (event_id, camera_id, zone_id, rule, type, day) "
+        with self.transaction() as tx:
+            added = tx.execute(
+                "INSERT INTO review_cases (event_id, camera_id, zone_id, rule, type, day) "
                 "SELECT event_id, camera_id, zone_id, rule, type, substr(coalesce(ts, recorded_at), 1, 10) "
-                "FROM events WHERE rowid > ? ORDER BY rowid", (seen if newest > seen else 0,)).rowcount
-            conn.execute("INSERT OR REPLACE INTO review_meta VALUES ('events_seen', ?)", (str(newest),))
-        total = conn.execute("SELECT max(seq) FROM review_cases").fetchone()[0] or 0
+                "FROM events WHERE rowid > ? ORDER BY rowid ON CONFLICT (event_id) DO NOTHING", (start,)).rowcount
+            tx.execute("INSERT INTO review_meta (key, value) VALUES ('events_seen', ?) "
+                       "ON CONFLICT (key) DO UPDATE SET value = excluded.value", (str(newest),))
+        total = self.execute("SELECT max(seq) FROM review_cases").fetchone()[0] or 0
         if added >= ANALYZE_AFTER and added * 10 >= total:  # the filters' best index depends on the data's shape
-            conn.execute("ANALYZE review_cases")
+            self.execute("ANALYZE review_cases")
 
-    def connect(self) -> sqlite3.Connection:
-        """This thread's connection (rows are ``sqlite3.Row``; autocommit unless in ``transaction``)."""
-        if self.path == ":memory:":
-            if self._shared is None:
-                self._shared = self._open()
-            return self._shared
-        conn = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = self._local.conn = self._open()
-        return conn
+    def _unindexed_after(self, rowid: int) -> bool:
+        """Whether an event after ``rowid`` is not in ``review_cases`` yet (one committed late, on PostgreSQL)."""
+        return self.execute("SELECT 1 FROM events e WHERE e.rowid > ? AND NOT EXISTS (SELECT 1 FROM review_cases c "
+                            "WHERE c.event_id = e.event_id) LIMIT 1", (rowid,)).fetchone() is not None
 
-    @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
-        """A write transaction, taken at once (``BEGIN IMMEDIATE``) so two writers queue instead of deadlocking."""
-        conn = self.connect()
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield conn
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        conn.execute("COMMIT")
 
-    def _open(self) -> sqlite3.Connection:
-        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=self.path != ":memory:")
-        conn.row_factory = sqlite3.Row
-        conn.execute("PRAGMA busy_timeout=10000")
-        if self.path != ":memory:":
-            conn.execute("PRAGMA journal_mode=WAL")
-        return conn
+class _Storing(Connection):
+    """A PostgreSQL connection whose text parameters are made storable first (see ``_storable``)."""
+
+    def execute(self, sql: str, params: Params = ()) -> Result:
+        return super().execute(sql, _storable(params))
+
+
+def _storable(params: Params) -> Params:
+    r"""PostgreSQL's text cannot hold NUL (SQLite's can): a NUL that a hostile request typed into an id, a note or a
+    search becomes U+FFFD, so a lookup finds nothing and a write stores the text instead of failing.
+
+    >>> _storable(["cam\x00a", 3]) == ["cam\ufffda", 3]
+    True
+    """
+    def storable(value: Any) -> Any:
+        return value.replace("\x00", "\ufffd") if isinstance(value, str) else value
+    if isinstance(params, Mapping):
+        return {key: storable(value) for key, value in params.items()}
+    return [storable(value) for value in params]
+
+
+def lock_table(tx: Connection, table: str) -> None:
+    """Queue this transaction behind every other writer of ``table`` until it ends, so a count read in it stays
+    true until its write (SQLite's write transactions already queue: ``BEGIN IMMEDIATE``)."""
+    if tx.dialect == "postgresql":
+        tx.execute(f"LOCK TABLE {table} IN EXCLUSIVE MODE")
+
+
+def lock_case(tx: Connection, event_id: str) -> None:
+    """Queue this transaction behind every other one changing the case of ``event_id`` (its verdicts, its plate)."""
+    if tx.dialect == "postgresql":
+        tx.execute("SELECT 1 FROM review_cases WHERE event_id = ? FOR UPDATE", (event_id,))

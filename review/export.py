@@ -164,14 +164,14 @@ _CHOSEN = ("s.type IN ('warn', 'escalate') "
 def export_counts(db: Database) -> tuple[int, int]:
     """(positives, hard negatives) an export would hold, before checking that their crops exist."""
     db.sync_cases()
-    counts = dict(db.connect().execute(f"SELECT s.status, count(*) FROM review_cases s WHERE {_CHOSEN} "
-                                       "GROUP BY s.status").fetchall())
+    counts = dict(db.execute(f"SELECT s.status, count(*) FROM review_cases s WHERE {_CHOSEN} "
+                             "GROUP BY s.status").fetchall())
     return counts.get("confirmed", 0), counts.get("rejected", 0)
 
 
 def _samples(db: Database) -> list[_Sample]:
     db.sync_cases()
-    rows = db.connect().execute(
+    rows = db.execute(
         "SELECT e.event_id, e.camera_id, e.zone_id, e.object_id, e.rule, e.class, e.score, e.bbox, e.evidence, "
         "s.status, s.reviewers, c.evidence_root, coalesce(p.plate, e.plate) AS plate FROM review_cases s "
         "JOIN events e ON e.event_id = s.event_id LEFT JOIN cameras c ON c.camera_id = e.camera_id "

@@ -23,7 +23,7 @@ from events.record import Event
 from events.store import store_time
 from review.accounts import User
 from review.cases import _CASE_COLUMNS, Case, _case
-from review.db import Database, iso, utc_now
+from review.db import Database, iso, lock_case, utc_now
 from review.patrol import evidence_url
 
 MAX_PLATE = 20  # characters a plate or a plate search may have; longer is not a plate
@@ -111,7 +111,7 @@ class Plates:
     def read(self, event: Event) -> PlateRead | None:
         """The plate of ``event`` as shown beside its evidence; None for an event with no plate to show (not a
         vehicle, nothing read, no correction)."""
-        row = self.db.connect().execute(
+        row = self.db.execute(
             "SELECT p.plate, p.corrected_at, u.name FROM review_plate_corrections p JOIN review_users u "
             "USING (user_id) WHERE p.event_id = ?", (event.event_id,)).fetchone()
         crop = event.evidence.get("plate_crop")
@@ -141,20 +141,22 @@ class Plates:
                              "e.g. 京E·MC139")
         now = iso(utc_now())
         self.db.sync_cases()
-        with self.db.transaction() as conn:
-            row = conn.execute("SELECT e.plate, p.plate AS corrected FROM events e LEFT JOIN "
-                               "review_plate_corrections p USING (event_id) WHERE e.event_id = ?",
-                               (event_id,)).fetchone()
+        with self.db.transaction() as tx:
+            lock_case(tx, event_id)  # two corrections at once: the second's audit line names the first's plate
+            row = tx.execute("SELECT e.plate, p.plate AS corrected FROM events e LEFT JOIN "
+                             "review_plate_corrections p USING (event_id) WHERE e.event_id = ?",
+                             (event_id,)).fetchone()
             if row is None:
                 raise PlateError(f"no event {event_id!r} in the store; reload the queue", missing_event=True)
             before = row["corrected"] or row["plate"]
             if before == plate:
                 return plate
-            conn.execute("INSERT OR REPLACE INTO review_plate_corrections VALUES (?, ?, ?, ?)",
-                         (event_id, plate, user.user_id, now))
-            conn.execute("INSERT INTO review_audit (at, user_name, action, event_id, detail, ip) "
-                         "VALUES (?, ?, 'plate_correction', ?, ?, ?)",
-                         (now, user.name, event_id, f"{before or 'unread'} -> {plate}", ip))
+            tx.execute("INSERT INTO review_plate_corrections VALUES (?, ?, ?, ?) ON CONFLICT (event_id) DO UPDATE "
+                       "SET plate = excluded.plate, user_id = excluded.user_id, corrected_at = excluded.corrected_at",
+                       (event_id, plate, user.user_id, now))
+            tx.execute("INSERT INTO review_audit (at, user_name, action, event_id, detail, ip) "
+                       "VALUES (?, ?, 'plate_correction', ?, ?, ?)",
+                       (now, user.name, event_id, f"{before or 'unread'} -> {plate}", ip))
         return plate
 
     def history(self, plate: str) -> list[PlateEntry]:
@@ -162,7 +164,7 @@ class Plates:
         if not plate or len(plate) > MAX_PLATE:
             return []
         self.db.sync_cases()
-        rows = self.db.connect().execute(
+        rows = self.db.execute(
             f"SELECT {_CASE_COLUMNS}, p.event_id AS corrected, e.* {_JOINS} "
             "WHERE (e.plate = ? AND p.event_id IS NULL) OR p.plate = ?", (plate, plate)).fetchall()
         cases = sorted(((_case(r), r["corrected"] is not None) for r in rows), key=lambda pair: _time(pair[0]))
@@ -186,7 +188,7 @@ class Plates:
         self.db.sync_cases()
         now = now or datetime.now(UTC)
         since = now - timedelta(seconds=self.lookback_s)
-        rows = self.db.connect().execute(
+        rows = self.db.execute(
             f"SELECT {_EFFECTIVE} AS plate, e.camera_id, coalesce(e.ts, e.recorded_at) AS at {_JOINS} "
             f"WHERE e.type = 'warn' AND c.status != 'rejected' AND {_EFFECTIVE} IS NOT NULL").fetchall()
         warns: Counter[str] = Counter()
@@ -204,16 +206,16 @@ class Plates:
         """(plate, events) of the effective plates containing ``text`` (case, spaces and the separator ignored),
         most events first; the search is written to the audit trail first, whatever it finds."""
         text = (text or "").strip()
-        with self.db.transaction() as conn:  # a refused search is recorded too: someone looked for a plate
-            conn.execute("INSERT INTO review_audit (at, user_name, action, detail, ip) VALUES (?, ?, "
-                         "'plate_search', ?, ?)", (iso(utc_now()), user.name, _shown(text), ip))
+        with self.db.transaction() as tx:  # a refused search is recorded too: someone looked for a plate
+            tx.execute("INSERT INTO review_audit (at, user_name, action, detail, ip) VALUES (?, ?, "
+                       "'plate_search', ?, ?)", (iso(utc_now()), user.name, _shown(text), ip))
         if len(text) > MAX_PLATE:
             raise PlateError(f"a plate has at most {MAX_PLATE} characters; search for part of one, e.g. MC139")
         wanted = _compact(text)
         if not wanted:
             return []
         self.db.sync_cases()
-        rows = self.db.connect().execute(
+        rows = self.db.execute(
             f"SELECT {_EFFECTIVE} AS plate, count(*) AS n {_JOINS} WHERE {_EFFECTIVE} IS NOT NULL "
             "GROUP BY 1").fetchall()
         found = [(r["plate"], r["n"]) for r in rows if wanted in _compact(r["plate"])]

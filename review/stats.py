@@ -119,7 +119,7 @@ class Stats:
         self.db.sync_cases()
         alarm = f"type IN ({', '.join('?' * len(ALARM_TYPES))})"
         rows: dict[str, PrecisionRow] = {}
-        for key, status, reason, count in self.db.connect().execute(
+        for key, status, reason, count in self.db.execute(
                 f"SELECT {column}, status, reason, count(*) FROM review_cases WHERE {alarm} GROUP BY 1, 2, 3",
                 ALARM_TYPES):
             row = rows.setdefault(key, PrecisionRow(key))
@@ -129,23 +129,23 @@ class Stats:
         return [rows[k] for k in sorted(rows)]
 
     def agreement(self) -> Agreement:
-        conn = self.db.connect()
         by_pair: dict[tuple[str, str], list[tuple[str, str]]] = defaultdict(list)
-        for first, second, a, b in conn.execute(
+        for first, second, a, b in self.db.execute(
                 "SELECT ua.name, ub.name, a.verdict, b.verdict FROM review_verdicts a "
                 "JOIN review_verdicts b ON a.event_id = b.event_id AND a.user_id < b.user_id "
                 "JOIN review_users ua ON ua.user_id = a.user_id JOIN review_users ub ON ub.user_id = b.user_id"):
             by_pair[(first, second)].append((a, b))
         pairs = [PairAgreement(f, s, len(labels), sum(a == b for a, b in labels) / len(labels), cohen_kappa(labels))
                  for (f, s), labels in sorted(by_pair.items())]
-        seen, unanimous = conn.execute(
-            "SELECT count(*), coalesce(sum(kinds = 1), 0) FROM (SELECT count(DISTINCT verdict) AS kinds "
-            "FROM review_verdicts GROUP BY event_id HAVING count(*) >= 2)").fetchone()
+        seen, unanimous = self.db.execute(
+            "SELECT count(*), coalesce(sum(CASE WHEN kinds = 1 THEN 1 ELSE 0 END), 0) FROM (SELECT "
+            "count(DISTINCT verdict) AS kinds FROM review_verdicts GROUP BY event_id HAVING count(*) >= 2) AS shared"
+        ).fetchone()
         return Agreement(pairs, seen, unanimous)
 
     def by_reviewer(self) -> dict[str, Counter]:
         counts: dict[str, Counter] = defaultdict(Counter)
-        for name, verdict, count in self.db.connect().execute(
+        for name, verdict, count in self.db.execute(
                 "SELECT u.name, v.verdict, count(*) FROM review_verdicts v JOIN review_users u USING (user_id) "
                 "GROUP BY 1, 2"):
             counts[name][verdict] += count

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from contracts.errors import UserError
 from review.accounts import User
-from review.db import Database, iso, utc_now
+from review.db import Database, iso, lock_case, utc_now
 
 VERDICTS = ("confirm", "reject", "unsure")
 REASONS = {  # key order is the 1-5 of the keyboard
@@ -103,29 +103,31 @@ class Verdicts:
         _check(verdict, reason, note)
         now = iso(utc_now())
         self.db.sync_cases()
-        with self.db.transaction() as conn:
-            if conn.execute("SELECT 1 FROM events WHERE event_id = ?", (event_id,)).fetchone() is None:
+        with self.db.transaction() as tx:
+            lock_case(tx, event_id)  # two reviewers deciding at once: the second reads the first's verdict
+            if tx.execute("SELECT 1 FROM events WHERE event_id = ?", (event_id,)).fetchone() is None:
                 raise VerdictError(f"no event {event_id!r} in the store; reload the queue")
-            before = conn.execute("SELECT verdict, reason, note FROM review_verdicts WHERE event_id = ? "
-                                  "AND user_id = ?", (event_id, user.user_id)).fetchone()
+            before = tx.execute("SELECT verdict, reason, note FROM review_verdicts WHERE event_id = ? "
+                                "AND user_id = ?", (event_id, user.user_id)).fetchone()
             if before is not None and tuple(before) == (verdict, reason, note):
                 return False
-            conn.execute("INSERT OR REPLACE INTO review_verdicts VALUES (?, ?, ?, ?, ?, ?)",
-                         (event_id, user.user_id, verdict, reason, note, now))
-            conn.execute(
+            tx.execute("INSERT INTO review_verdicts VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (event_id, user_id) "
+                       "DO UPDATE SET verdict = excluded.verdict, reason = excluded.reason, note = excluded.note, "
+                       "decided_at = excluded.decided_at", (event_id, user.user_id, verdict, reason, note, now))
+            tx.execute(
                 "INSERT INTO review_audit (at, user_name, action, event_id, verdict, reason, note, previous_verdict, "
                 "previous_reason, ip) VALUES (?, ?, 'verdict', ?, ?, ?, ?, ?, ?, ?)",
                 (now, user.name, event_id, verdict, reason, note, before["verdict"] if before else None,
                  before["reason"] if before else None, ip))
-            pairs = conn.execute("SELECT verdict, reason FROM review_verdicts WHERE event_id = ?",
-                                 (event_id,)).fetchall()
+            pairs = tx.execute("SELECT verdict, reason FROM review_verdicts WHERE event_id = ?",
+                               (event_id,)).fetchall()
             status, shared_reason = consolidate([tuple(p) for p in pairs])
-            conn.execute("UPDATE review_cases SET status = ?, reason = ?, reviewers = ? WHERE event_id = ?",
+            tx.execute("UPDATE review_cases SET status = ?, reason = ?, reviewers = ? WHERE event_id = ?",
                          (status, shared_reason, len(pairs), event_id))
         return True
 
     def of_event(self, event_id: str) -> list[Verdict]:
-        rows = self.db.connect().execute(
+        rows = self.db.execute(
             "SELECT v.event_id, u.name, v.verdict, v.reason, v.note, v.decided_at FROM review_verdicts v "
             "JOIN review_users u USING (user_id) WHERE v.event_id = ? ORDER BY v.decided_at", (event_id,)).fetchall()
         return [Verdict(*r) for r in rows]
@@ -141,16 +143,16 @@ class Verdicts:
         if before is not None:
             clauses.append("audit_id < ?")
             params.append(before)
-        rows = self.db.connect().execute(
+        rows = self.db.execute(
             f"SELECT * FROM review_audit WHERE {' AND '.join(clauses)} ORDER BY audit_id DESC LIMIT ?",
             [*params, limit]).fetchall()
         return [AuditLine(*r) for r in rows]
 
     def log(self, user: User, action: str, detail: str, ip: str | None = None) -> None:
         """An audit line for an admin action that is not a verdict (zones saved, dataset exported)."""
-        with self.db.transaction() as conn:
-            conn.execute("INSERT INTO review_audit (at, user_name, action, detail, ip) VALUES (?, ?, ?, ?, ?)",
-                         (iso(utc_now()), user.name, action, detail, ip))
+        with self.db.transaction() as tx:
+            tx.execute("INSERT INTO review_audit (at, user_name, action, detail, ip) VALUES (?, ?, ?, ?, ?)",
+                       (iso(utc_now()), user.name, action, detail, ip))
 
 
 def _check(verdict: str, reason: str | None, note: str | None) -> None:

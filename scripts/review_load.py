@@ -5,7 +5,10 @@ EvidenceWriter on a real frame of ../shared/data when it is there, review.verdic
 random seed, so every run builds the same store. The app runs as `streetorder review serve` in its own process;
 each route is requested --runs times over HTTP on loopback, and the median and the worst time are printed.
 
-    .venv/bin/python scripts/review_load.py [--events 50000] [--runs 9] [--work DIR]
+The store is an SQLite file in the work folder, or with ``--store URL`` an empty PostgreSQL database (or schema:
+``?options=-csearch_path%3Dname``), so the same pages can be timed on both.
+
+    .venv/bin/python scripts/review_load.py [--events 50000] [--runs 9] [--work DIR] [--store postgresql://...]
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ import httpx2 as httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from contracts.urls import mask_credentials  # noqa: E402
 from events.evidence import EvidenceWriter  # noqa: E402
 from events.record import Event  # noqa: E402
 from events.store import EventStore  # noqa: E402
@@ -62,9 +66,14 @@ def write_config(work: Path) -> Path:
     return path
 
 
-def build_store(work: Path, config_path: Path, events: int, rng: random.Random) -> tuple[Path, dict]:
+def build_store(work: Path, config_path: Path, events: int, rng: random.Random,
+                target: str | None = None) -> tuple[str, dict]:
+    """Fill the store (``target``, else work/out/events.db) and the evidence folder work/out."""
     out = work / "out"
-    store = EventStore(out / "events.db")
+    target = target or str(out / "events.db")
+    store = EventStore(target)
+    if store.db.execute("SELECT count(*) FROM events").fetchone()[0]:
+        raise SystemExit(f"{mask_credentials(target)} already holds events; give an empty store")
     frame = street_frame()
     photos = {}
     for camera in load_config(config_path).cameras:
@@ -91,16 +100,24 @@ def build_store(work: Path, config_path: Path, events: int, rng: random.Random) 
                             evidence=photos[camera, zone]))
             written += 1
     store.close()
-    return out / "events.db", {"events": written, "objects": obj}
+    return target, {"events": written, "objects": obj}
 
 
-def add_verdicts(db_path: Path, rng: random.Random) -> int:
+def store_size(db: Database) -> float:
+    """The store's size in MB: the SQLite file, or the PostgreSQL tables with their indexes."""
+    if db.dialect == "sqlite":
+        return os.path.getsize(db.target) / 1e6
+    return float(db.execute("SELECT sum(pg_total_relation_size(quote_ident(table_name))) FROM "
+                            "information_schema.tables WHERE table_schema = current_schema()").fetchone()[0]) / 1e6
+
+
+def add_verdicts(db_path: str, rng: random.Random) -> int:
     db = Database(db_path)
     accounts = Accounts(db)
     users = {name: accounts.add_user(name, role, PASSWORD)
              for name, role in (("ada", "admin"), ("rita", "reviewer"), ("rob", "reviewer"))}
     verdicts = Verdicts(db)
-    warns = [r[0] for r in db.connect().execute("SELECT event_id FROM events WHERE type = 'warn' ORDER BY rowid")]
+    warns = [r[0] for r in db.execute("SELECT event_id FROM events WHERE type = 'warn' ORDER BY rowid")]
     count = 0
     for event_id in warns[: int(len(warns) * 0.6)]:  # the older 60% of alarms are judged
         reviewers = rng.sample(["rita", "rob"], 2 if rng.random() < 0.15 else 1)
@@ -110,6 +127,7 @@ def add_verdicts(db_path: Path, rng: random.Random) -> int:
                 "reject", rng.choice(list(REASONS)))
             verdicts.record(event_id, users[name], *choice)
             count += 1
+    db.close()
     return count
 
 
@@ -138,7 +156,7 @@ class Timer:
         return "\n".join(lines)
 
 
-def serve(db: Path, config: Path) -> tuple[subprocess.Popen, str]:
+def serve(db: str, config: Path) -> tuple[subprocess.Popen, str]:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
@@ -163,18 +181,19 @@ def log_in(base: str, name: str) -> httpx.Client:
     return client
 
 
-def measure_routes(base: str, db_path: Path, runs: int) -> Timer:
+def measure_routes(base: str, db_path: str, runs: int) -> Timer:
     rita, ada = log_in(base, "rita"), log_in(base, "ada")
     csrf = re.search(r'name="csrf" value="([^"]+)"', rita.get("/queue").text)[1]
     admin_csrf = re.search(r'name="csrf" value="([^"]+)"', ada.get("/queue").text)[1]
-    conn = Database(db_path).connect()
-    pending = [r[0] for r in conn.execute("SELECT event_id FROM review_cases WHERE status = 'pending' "
-                                          "AND type = 'warn' ORDER BY seq DESC")]
-    warns = conn.execute("SELECT count(*) FROM events WHERE type = 'warn'").fetchone()[0]
-    middle = conn.execute("SELECT event_id, evidence FROM events WHERE type = 'warn' ORDER BY rowid "
-                          "LIMIT 1 OFFSET ?", (warns // 2,)).fetchone()
+    db = Database(db_path)
+    pending = [r[0] for r in db.execute("SELECT event_id FROM review_cases WHERE status = 'pending' "
+                                        "AND type = 'warn' ORDER BY seq DESC")]
+    warns = db.execute("SELECT count(*) FROM events WHERE type = 'warn'").fetchone()[0]
+    middle = db.execute("SELECT event_id, evidence FROM events WHERE type = 'warn' ORDER BY rowid "
+                        "LIMIT 1 OFFSET ?", (warns // 2,)).fetchone()
     crop = re.search(r'"crop": "([^"]+)"', middle[1])[1]
-    last_page = -(-conn.execute("SELECT count(*) FROM events WHERE type IN ('warn', 'escalate')").fetchone()[0] // 50)
+    last_page = -(-db.execute("SELECT count(*) FROM events WHERE type IN ('warn', 'escalate')").fetchone()[0] // 50)
+    db.close()
     timer = Timer()
     get = lambda client, path: lambda _i: client.get(path)  # noqa: E731
     timer.measure("GET  /login (anonymous)", lambda _i: httpx.get(base + "/login"), runs)
@@ -243,17 +262,21 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=9, help="requests per route")
     parser.add_argument("--work", type=Path, help="folder for the store (default: a temporary folder)")
     parser.add_argument("--seed", type=int, default=5)
+    parser.add_argument("--store", metavar="URL", help="an empty PostgreSQL store (postgresql://...) instead of an "
+                                                       "SQLite file in the work folder")
     args = parser.parse_args()
     work = args.work or Path(tempfile.mkdtemp(prefix="review-load-"))
     work.mkdir(parents=True, exist_ok=True)
     rng = random.Random(args.seed)
     started = time.perf_counter()
     config = write_config(work)
-    db_path, built = build_store(work, config, args.events, rng)
+    db_path, built = build_store(work, config, args.events, rng, args.store)
     verdicts = add_verdicts(db_path, rng)
+    db = Database(db_path)
     print(f"store: {built['events']:,} events of {built['objects']:,} objects on {CAMERAS} cameras, {verdicts:,} "
-          f"verdicts by 2 reviewers, {os.path.getsize(db_path) / 1e6:.1f} MB ({db_path}); built in "
+          f"verdicts by 2 reviewers, {store_size(db):.1f} MB ({db.label}); built in "
           f"{time.perf_counter() - started:.0f} s")
+    db.close()
     process, base = serve(db_path, config)
     try:
         timer = measure_routes(base, db_path, args.runs)

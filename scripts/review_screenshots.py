@@ -79,7 +79,7 @@ def build(work: Path) -> tuple[Path, Path]:
     accounts = Accounts(db)
     accounts.add_user("ada", "admin", "ada-admin-password")
     rita = accounts.add_user("rita", "reviewer", "rita-reviewer-password")
-    alarms = [r[0] for r in db.connect().execute("SELECT event_id FROM events WHERE type = 'warn' ORDER BY rowid")]
+    alarms = [r[0] for r in db.execute("SELECT event_id FROM events WHERE type = 'warn' ORDER BY rowid")]
     if alarms:
         Verdicts(db).record(alarms[0], rita, "confirm")
     return out / "events.db", config

@@ -12,6 +12,7 @@ from pathlib import Path
 from rich.console import Console
 
 from contracts.errors import UserError
+from contracts.urls import mask_credentials
 from review.accounts import ROLES, Accounts
 from review.db import Database
 from review.export import DatasetExport
@@ -26,7 +27,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     actions = p.add_subparsers(dest="review_action", required=True, metavar="ACTION")
 
     serve = actions.add_parser("serve", help="serve the web app", description="Serve the reviewers' web app.")
-    serve.add_argument("--db", required=True, type=Path, help="the event store (OUT/events.db)")
+    _store_argument(serve)
     serve.add_argument("--config", type=Path, help="cameras and zones (YAML): enables the zone editor on this file")
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=8080, help="port (default 8080)")
@@ -41,7 +42,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
                                          f"the environment variable {PASSWORD_ENV}, else asked for.")
     add.add_argument("name", help="user name")
     add.add_argument("--role", required=True, choices=ROLES)
-    add.add_argument("--db", required=True, type=Path, help="the event store (OUT/events.db)")
+    _store_argument(add)
     add.add_argument("--password-stdin", action="store_true", help="read the password from the first input line")
     add.add_argument("--reset", action="store_true", help="the account exists: set a new password and role")
     add.set_defaults(run=add_user)
@@ -49,11 +50,16 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     export = actions.add_parser("export", help="write the verdicts as a YOLO dataset",
                                 description="Confirmed alarms as positives, alarms rejected as 'wrong object' "
                                             "as hard negatives, in YOLO format.")
-    export.add_argument("--db", required=True, type=Path, help="the event store (OUT/events.db)")
+    _store_argument(export)
     export.add_argument("--out", required=True, type=Path, help="folder to write (data.yaml, images/, labels/)")
     export.add_argument("--with-plates", action="store_true",
                         help="also write each event's plate (manifest.csv) and plate crop (plates/): personal data")
     export.set_defaults(run=export_dataset)
+
+
+def _store_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--db", "--store", dest="db", required=True, metavar="STORE",
+                        help="the event store: its SQLite file (OUT/events.db) or a postgresql:// URL")
 
 
 def serve_app(args: argparse.Namespace, console: Console) -> int:
@@ -70,14 +76,15 @@ def serve_app(args: argparse.Namespace, console: Console) -> int:
     app = _refusing(console, app_with_zone_editor)
     if app is None:
         return 2
+    db = app.state.services.db
     accounts = app.state.services.accounts.users()
     if not accounts:
         console.print(f"No accounts yet: create one with `streetorder review add-user NAME --role admin "
-                      f"--db {args.db}`.", highlight=False)
+                      f"--db {mask_credentials(args.db)}`.", highlight=False)
     if not args.secure_cookies and not _loopback(args.host):
         console.print(f"[yellow]warning:[/yellow] listening on {args.host} without --secure-cookies: passwords "
                       "and session cookies cross the network in clear unless an HTTPS proxy is in front.")
-    console.print(f"Review app on http://{args.host}:{args.port}/ ({len(accounts)} account(s), store {args.db})",
+    console.print(f"Review app on http://{args.host}:{args.port}/ ({len(accounts)} account(s), store {db.label})",
                   highlight=False)
     uvicorn.run(app, host=args.host, port=args.port, proxy_headers=bool(args.proxy),
                 forwarded_allow_ips=args.proxy or "", server_header=False, log_level="info")
@@ -111,7 +118,7 @@ def add_user(args: argparse.Namespace, console: Console) -> int:
     user = _refusing(console, lambda: Accounts(db).add_user(args.name, args.role, password, reset=args.reset))
     if user is None:
         return 2
-    console.print(f"{'Updated' if args.reset else 'Added'} {user.role} {user.name!r} in {args.db}.", highlight=False)
+    console.print(f"{'Updated' if args.reset else 'Added'} {user.role} {user.name!r} in {db.label}.", highlight=False)
     return 0
 
 

@@ -58,7 +58,7 @@ def out(tmp_path) -> Path:
 
 def review(out: Path, verdicts: dict[str, str]) -> None:
     db = Database(out / "events.db")
-    db.connect().execute("INSERT INTO review_users VALUES (1, 'rita', 'reviewer', 'x', '2026-01-01')")
+    db.execute("INSERT INTO review_users VALUES (1, 'rita', 'reviewer', 'x', '2026-01-01')")
     for event_id, verdict in verdicts.items():
         Verdicts(db).record(event_id, User(1, "rita", "reviewer"), verdict, "other" if verdict == "reject" else None,
                             "a note" if verdict == "reject" else None)
@@ -113,12 +113,12 @@ def test_a_reviewers_correction_of_the_plate_goes_with_the_plate(out):
     review(out, {"cam/walk/1/warn": "reject", "cam/walk/2/warn": "confirm"})
     db = Database(out / "events.db")
     for event_id in ("cam/walk/1/warn", "cam/walk/2/warn", "cam/walk/3/warn"):
-        db.connect().execute("INSERT INTO review_plate_corrections VALUES (?, '京E·MC138', 1, '2026-05-01')",
-                             (event_id,))
-    db.connect().execute("UPDATE events SET plate = NULL, plate_score = NULL WHERE event_id = 'cam/walk/3/warn'")
+        db.execute("INSERT INTO review_plate_corrections VALUES (?, '京E·MC138', 1, '2026-05-01')",
+                   (event_id,))
+    db.execute("UPDATE events SET plate = NULL, plate_score = NULL WHERE event_id = 'cam/walk/3/warn'")
     purged = {p.event_id: p for p in purge(out)}
     assert purged["cam/walk/1/warn"].plate and purged["cam/walk/3/warn"].plate  # 3: only its correction held one
-    left = [row[0] for row in db.connect().execute("SELECT event_id FROM review_plate_corrections")]
+    left = [row[0] for row in db.execute("SELECT event_id FROM review_plate_corrections")]
     assert left == ["cam/walk/2/warn"]
 
 

@@ -3,29 +3,55 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 
+import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
+from events.database import is_server
 from review.app import create_app
 from review.zone_editor import ZoneFile
 from streams.config_rules import PipelineConfigRules
 from tests.review.site import PASSWORDS, Site, build_site, copy_site, street_frame
 
+# For a test of the SQLite store's file itself (what a copy of it or a link to it gives away): that backend only.
+sqlite_only = pytest.mark.parametrize("store_target", ["sqlite"], indirect=True)
+# For what only a server does (writers that commit side by side).
+postgresql_only = pytest.mark.parametrize("store_target", ["postgresql"], indirect=True)
+
 
 @pytest.fixture(scope="session")
-def template_site(tmp_path_factory) -> Site:
-    return build_site(tmp_path_factory.mktemp("review-template"), street_frame())
+def street() -> np.ndarray:
+    return street_frame()
+
+
+@pytest.fixture(scope="session")
+def template_site(tmp_path_factory, street) -> Site:
+    return build_site(tmp_path_factory.mktemp("review-template"), street)
+
+
+@pytest.fixture(scope="session")
+def postgresql_template_site(tmp_path_factory, street, postgres_server) -> Site:
+    return build_site(tmp_path_factory.mktemp("review-template-pg"), street, postgres_server.fresh_url())
 
 
 @pytest.fixture
-def site(template_site, tmp_path) -> Site:
-    return copy_site(template_site, tmp_path)
+def site(request, store_target, tmp_path) -> Iterator[Site]:
+    """A private copy of the test site, once on SQLite and once on PostgreSQL (``store_target``)."""
+    if is_server(store_target):
+        built = copy_site(request.getfixturevalue("postgresql_template_site"), tmp_path, store_target)
+    else:
+        built = copy_site(request.getfixturevalue("template_site"), tmp_path)
+    yield built
+    built.close()
 
 
 @pytest.fixture
 def app(site):
-    return create_app(site.db_path, ZoneFile(site.config_path, PipelineConfigRules()))
+    app = create_app(site.db_path, ZoneFile(site.config_path, PipelineConfigRules()))
+    yield app
+    app.state.services.db.close()
 
 
 @pytest.fixture

@@ -1,21 +1,27 @@
-"""A small real review site for the tests: an SQLite event store filled through events.store.EventStore, evidence
-photos written by the pipeline's own EvidenceWriter on a real frame, a config YAML with comments, and accounts.
+"""A small real review site for the tests: an event store (an SQLite file or a PostgreSQL schema) filled through
+events.store.EventStore, evidence photos written by the pipeline's own EvidenceWriter on a real frame, a config
+YAML with comments, and accounts.
 
 The frame is the 5-second frame of ``us_residential_street.mp4`` (../shared/data) when it is there; without it, a
 generated street-like picture of the same size stands in (the security and queue tests do not look at pixels).
 The boxes are where the parked cars stand in that clip (see tests/test_real_footage.py).
+
+A site is built once per database and copied for each test: the SQLite file with its folder, a PostgreSQL schema
+table by table into the test's fresh schema.
 """
 
 from __future__ import annotations
 
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 import numpy as np
 
 from contracts.urls import mask_credentials
+from events.database import is_server
 from events.evidence import EvidenceWriter
 from events.record import Event, event_from_change
 from events.store import EventStore
@@ -80,16 +86,29 @@ CAM_B_START = datetime.fromisoformat("2026-03-02T08:00:00+08:00")  # cam-b's eve
 @dataclass
 class Site:
     root: Path
-    out: Path
-    db_path: Path
+    out: Path  # the evidence folder (and, on SQLite, the store's)
+    db_path: Path | str  # the store: out/events.db, or a postgresql:// URL
     config_path: Path
+    _db: Database | None = field(default=None, repr=False)
+
+    @property
+    def on_sqlite(self) -> bool:
+        return not is_server(self.db_path)
 
     @property
     def event_ids(self) -> list[str]:
         return [f"{c}/{z}/{o}/{k}" for c, z, o, k, *_ in EVENTS]
 
     def database(self) -> Database:
-        return Database(self.db_path)
+        """The site's store, opened once per test (``close`` ends it)."""
+        if self._db is None:
+            self._db = Database(self.db_path)
+        return self._db
+
+    def close(self) -> None:
+        if self._db is not None:
+            self._db.close()
+            self._db = None
 
 
 def street_frame() -> np.ndarray:
@@ -105,14 +124,16 @@ def street_frame() -> np.ndarray:
     return image
 
 
-def build_site(root: Path, frame: np.ndarray) -> Site:
-    """Write the store, evidence, config and accounts under ``root``."""
+def build_site(root: Path, frame: np.ndarray, target: str | None = None) -> Site:
+    """Write the store (``target``, a postgresql:// URL, else out/events.db), evidence, config and accounts under
+    ``root``."""
     out = root / "out"
+    store_target = target or out / "events.db"
     config_path = root / "cameras.yaml"
     clip = CLIP if CLIP.is_file() else root / "street.mp4"
     config_path.write_text(CONFIG.format(clip=clip), encoding="utf-8")
     config = load_config(config_path)
-    store = EventStore(out / "events.db")
+    store = EventStore(store_target)
     for camera in config.cameras:
         store.save_camera(camera.id, mask_credentials(camera.source), [z.model_dump() for z in camera.zones],
                           str(out.resolve()), camera.name, camera.location, camera.unit)
@@ -122,23 +143,47 @@ def build_site(root: Path, frame: np.ndarray) -> Site:
         store.add(_event(writers[camera_id], frame, origin, camera_id,
                          StateChange(kind, rule, zone, obj, cls, t, since_t, bbox, 0.8)))
     store.close()
-    db = Database(out / "events.db")
-    accounts = Accounts(db)
+    site = Site(root, out, store_target, config_path)
+    accounts = Accounts(site.database())
     for name, password in PASSWORDS.items():
         accounts.add_user(name, ROLES[name], password)
-    db.connect().execute("PRAGMA wal_checkpoint(TRUNCATE)")  # everything in events.db itself, ready to copy
-    return Site(root, out, out / "events.db", config_path)
+    if site.on_sqlite:
+        site.database().execute("PRAGMA wal_checkpoint(TRUNCATE)")  # everything in events.db itself, ready to copy
+    site.close()
+    return site
 
 
-def copy_site(template: Site, root: Path) -> Site:
-    """A private copy of a built site (building one hashes three passwords: copying is much cheaper)."""
+def copy_site(template: Site, root: Path, target: str | None = None) -> Site:
+    """A private copy of a built site (building one hashes three passwords: copying is much cheaper): on SQLite in
+    root/out/events.db, on PostgreSQL in the fresh schema of ``target``."""
     shutil.copytree(template.out, root / "out")
     config = template.config_path.read_text(encoding="utf-8")
     (root / "cameras.yaml").write_text(config, encoding="utf-8")
-    db = Database(root / "out" / "events.db")
-    with db.transaction() as conn:
-        conn.execute("UPDATE cameras SET evidence_root = ?", (str((root / "out").resolve()),))
-    return Site(root, root / "out", root / "out" / "events.db", root / "cameras.yaml")
+    site = Site(root, root / "out", target or root / "out" / "events.db", root / "cameras.yaml")
+    if target:
+        _copy_tables(_schema_of(str(template.db_path)), site.database())
+    with site.database().transaction() as tx:
+        tx.execute("UPDATE cameras SET evidence_root = ?", (str((root / "out").resolve()),))
+    return site
+
+
+def _schema_of(url: str) -> str:
+    """The schema a test URL of tests/servers.py puts first on the search path."""
+    options = parse_qs(urlsplit(url).query)["options"][0]
+    return options.removeprefix("-csearch_path=")
+
+
+def _copy_tables(schema: str, db: Database) -> None:
+    """Every row of the template's tables, identity values and all, into ``db``'s tables (made by its schema)."""
+    tables = sorted(db.tables(), key=lambda table: table != "review_users")  # the one others refer to goes first
+    with db.transaction() as tx:
+        for table in tables:
+            tx.execute(f"INSERT INTO {table} OVERRIDING SYSTEM VALUE SELECT * FROM {schema}.{table}")
+        identities = tx.execute("SELECT table_name, column_name FROM information_schema.columns "
+                                "WHERE table_schema = current_schema() AND is_identity = 'YES'").fetchall()
+        for table, column in identities:
+            tx.execute(f"SELECT setval(pg_get_serial_sequence(?, ?), coalesce(max({column}), 0) + 1, false) "
+                       f"FROM {table}", (table, column))
 
 
 def _event(writer: EvidenceWriter, frame: np.ndarray, origin, camera_id: str, change: StateChange) -> Event:

@@ -57,6 +57,7 @@ def served(site):
     yield f"http://127.0.0.1:{port}"
     server.should_exit = True
     thread.join(timeout=10)
+    app.state.services.db.close()
 
 
 @pytest.fixture

@@ -8,8 +8,9 @@ from datetime import timedelta
 import pytest
 
 from review.accounts import FAILURE_WINDOW, MAX_FAILURES_PER_USER, SESSION_LIFETIME, Accounts, LoginRefused
-from review.db import utc_now
+from review.db import IntegrityError, utc_now
 from streetorder.cli import main
+from tests.review.site import PASSWORDS
 
 
 @pytest.fixture
@@ -27,7 +28,7 @@ def test_add_user_reads_the_password_from_stdin(site, monkeypatch, capsys, no_en
     assert "Added reviewer 'nina'" in capsys.readouterr().out
     _, session = Accounts(site.database()).log_in("nina", "a long enough password", "127.0.0.1")
     assert session.user.role == "reviewer"
-    stored = site.database().connect().execute("SELECT password_hash FROM review_users WHERE name = 'nina'")
+    stored = site.database().execute("SELECT password_hash FROM review_users WHERE name = 'nina'")
     hashed = stored.fetchone()[0]
     assert hashed.startswith("$argon2id$") and "m=65536,t=3" in hashed  # memory-hard: 64 MiB per guess
     assert "a long enough password" not in hashed
@@ -53,6 +54,26 @@ def test_add_user_refuses_with_one_sentence(site, monkeypatch, capsys, no_env_pa
     assert main(["review", "add-user", "x", "--role", "admin", "--db", str(missing), "--password-stdin"]) == 2
     assert f"{missing}: no such event store" in capsys.readouterr().err
     assert not missing.exists()
+
+
+def test_account_names_are_case_insensitive(site, monkeypatch, capsys, no_env_password):
+    monkeypatch.setattr("sys.stdin", io.StringIO("a long enough password\n"))
+    assert main(add_user(site, "RITA", "--role", "admin", "--password-stdin")) == 2
+    assert "user 'RITA' already exists; add --reset" in capsys.readouterr().err
+    accounts = Accounts(site.database())
+    assert accounts.user_named("Rita").name == "rita" and not accounts.user_named("Rita").is_admin
+    _, session = accounts.log_in("RiTa", PASSWORDS["rita"], "127.0.0.1")
+    assert session.user.name == "rita"
+    with pytest.raises(IntegrityError):  # the store itself holds one spelling of a name
+        site.database().execute("INSERT INTO review_users (name, role, password_hash, created_at) "
+                                "VALUES ('Rob', 'admin', 'x', '2026-01-01')")
+    for spelling in ["ROB", "rob", "Rob", "rOB", "RoB"][:MAX_FAILURES_PER_USER]:  # one account's guesses
+        with pytest.raises(LoginRefused):
+            accounts.log_in(spelling, "not it at all", "10.0.0.9")
+    with pytest.raises(LoginRefused) as info:
+        accounts.log_in("rob", PASSWORDS["rob"], "10.0.0.9")
+    assert info.value.throttled
+    assert [user.name for user in accounts.users()] == ["ada", "rita", "rob"]
 
 
 def test_reset_gives_a_new_password_and_ends_old_sessions(site, monkeypatch, no_env_password):

@@ -57,8 +57,8 @@ def test_the_zip_download_holds_no_plate_text_and_no_plate_crop(site):
 
 def test_with_plates_the_manifest_names_each_plate_and_the_plate_crops_are_written(site, tmp_path, capsys):
     plate_crop = give_plates(site)
-    site.database().connect().execute("INSERT INTO review_plate_corrections VALUES ('cam-a/walk/1/warn', "
-                                      "'京E·MC138', 1, '2026-05-01')")  # a reviewer's reading wins
+    site.database().execute("INSERT INTO review_plate_corrections VALUES ('cam-a/walk/1/warn', "
+                            "'京E·MC138', 1, '2026-05-01')")  # a reviewer's reading wins
     out = tmp_path / "dataset"
     assert main(["review", "export", "--db", str(site.db_path), "--out", str(out), "--with-plates"]) == 0
     rows = list(csv.DictReader((out / "manifest.csv").read_text(encoding="utf-8").splitlines()))

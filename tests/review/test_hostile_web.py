@@ -20,7 +20,7 @@ import review.accounts as accounts_module
 from review.accounts import MAX_CONCURRENT_HASHES, MAX_FAILURES_PER_USER
 from review.zone_editor import ZoneFile
 from streams.config_rules import PipelineConfigRules
-from tests.review.conftest import csrf_of, log_in
+from tests.review.conftest import csrf_of, log_in, sqlite_only
 from tests.review.site import PASSWORDS
 
 CROP = "evidence/cam-a/walk/1-warn-crop.jpg"
@@ -38,6 +38,7 @@ def ada(app):
 # --- evidence: only regular photos inside the evidence folder, never the store -------------------------------
 
 
+@sqlite_only
 def test_planted_links_and_disguised_files_in_the_evidence_folder_are_never_served(ada, site, tmp_path):
     folder = site.out / "evidence" / "cam-a"
     database = site.db_path.read_bytes()

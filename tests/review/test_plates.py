@@ -66,7 +66,9 @@ def app(site):
     crop = np.full((24, 80, 3), (160, 60, 20), np.uint8)  # a blue plate's size and colour
     (site.out / CROP).parent.mkdir(parents=True, exist_ok=True)
     (site.out / CROP).write_bytes(cv2.imencode(".jpg", crop)[1].tobytes())
-    return create_app(site.db_path, plate_rules=plate_rules(site.config_path))
+    app = create_app(site.db_path, plate_rules=plate_rules(site.config_path))
+    yield app
+    app.state.services.db.close()
 
 
 def correct(client, obj: str, plate: str, token: str | None = "page"):
@@ -77,7 +79,7 @@ def correct(client, obj: str, plate: str, token: str | None = "page"):
 
 
 def audit(site, action: str) -> list[tuple]:
-    rows = site.database().connect().execute(
+    rows = site.database().execute(
         "SELECT user_name, event_id, detail, at FROM review_audit WHERE action = ? ORDER BY audit_id",
         (action,)).fetchall()
     return [tuple(r) for r in rows]
@@ -108,8 +110,8 @@ def test_a_reviewer_corrects_a_misread_and_the_plate_is_re_counted(as_user, site
     assert '<dd class="offence">4</dd>' in page  # the 4th warn of PLATE within the lookback, not MISREAD's 1st
     assert offences(rita.get(f"/plates/{PLATE}").text) == ["1", "1", "2", "3", "4"]
     assert rita.get(f"/plates/{MISREAD}").status_code == 404  # no event carries the misread any more
-    stored = site.database().connect().execute("SELECT plate FROM events WHERE event_id = ?",
-                                               (warn_id("24"),)).fetchone()[0]
+    stored = site.database().execute("SELECT plate FROM events WHERE event_id = ?",
+                                     (warn_id("24"),)).fetchone()[0]
     assert stored == MISREAD  # the event row is the camera's evidence, unchanged
     [(who, event, detail, _at)] = audit(site, "plate_correction")
     assert (who, event, detail) == ("rita", warn_id("24"), f"{MISREAD} -> {PLATE}")
@@ -140,7 +142,7 @@ def test_a_plate_outside_the_grammar_is_refused_in_one_sentence(as_user, site, p
     message = re.search(r'<p class="error">(.*?)</p>', response.text, re.S)
     assert "is not a licence plate of the plate grammar" in message[1] and len(message[1]) < 400
     assert audit(site, "plate_correction") == []
-    assert site.database().connect().execute("SELECT count(*) FROM review_plate_corrections").fetchone()[0] == 0
+    assert site.database().execute("SELECT count(*) FROM review_plate_corrections").fetchone()[0] == 0
 
 
 def test_a_correction_needs_the_csrf_token_and_a_session(as_user, anonymous, site):
@@ -219,7 +221,7 @@ def test_every_plate_search_is_audited_with_who_and_when(as_user, site):
 def test_a_hostile_search_finds_nothing(as_user, site, query):
     response = as_user("rita").get("/plates", params={"q": query})
     assert response.status_code == 200 and "No plate contains" in response.text
-    assert site.database().connect().execute("SELECT count(*) FROM events").fetchone()[0] > 0
+    assert site.database().execute("SELECT count(*) FROM events").fetchone()[0] > 0
 
 
 def test_an_overlong_search_is_refused_and_still_audited(as_user, site):
@@ -229,10 +231,12 @@ def test_an_overlong_search_is_refused_and_still_audited(as_user, site):
 
 
 def test_without_the_plate_grammar_the_page_shows_the_stored_read_and_corrections_are_refused(site, app):
-    with TestClient(create_app(site.db_path), follow_redirects=False) as rita:
+    bare = create_app(site.db_path)
+    with TestClient(bare, follow_redirects=False) as rita:
         log_in(rita, "rita", PASSWORDS["rita"])
         page = rita.get(f"/events/{warn_id('23')}").text
         assert '<dd class="offence">3</dd>' in page  # as the pipeline's ladder wrote it
         response = correct(rita, "24", PLATE)
         assert response.status_code == 400 and "need the plate grammar" in response.text
+    bare.state.services.db.close()
     assert audit(site, "plate_correction") == []

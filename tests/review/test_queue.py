@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import re
-import sqlite3
 
 import pytest
 
+from events.database import IntegrityError
 from events.record import Event
-from events.store import EventStore
+from events.store import EVENT_COLUMNS, EventStore
 from review.accounts import Accounts
 from review.cases import Cases, FilterError, QueueFilter
 from review.verdicts import VerdictError, Verdicts
-from tests.review.conftest import csrf_of
+from tests.review.conftest import csrf_of, postgresql_only
 from tests.review.site import EVENTS
 
 
@@ -110,9 +110,14 @@ def test_a_change_of_mind_replaces_the_verdict_and_the_audit_keeps_both(site):
 def test_the_audit_trail_cannot_be_rewritten(site):
     db = site.database()
     Verdicts(db).record(site.event_ids[0], Accounts(db).user_named("rob"), "confirm")
-    for statement in ("UPDATE review_audit SET verdict = 'reject'", "DELETE FROM review_audit"):
-        with pytest.raises(sqlite3.IntegrityError, match="append-only"):
-            db.connect().execute(statement)
+    statements = ["UPDATE review_audit SET verdict = 'reject'", "DELETE FROM review_audit"]
+    if db.dialect == "postgresql":
+        statements.append("TRUNCATE review_audit")
+    for statement in statements:
+        with pytest.raises(IntegrityError, match="the audit trail is append-only"):
+            db.execute(statement)
+        with pytest.raises(IntegrityError, match="the audit trail is append-only"), db.transaction() as tx:
+            tx.execute(statement)
     assert [(a.user_name, a.verdict) for a in Verdicts(db).audit(event_id=site.event_ids[0])] == [("rob", "confirm")]
 
 
@@ -173,6 +178,27 @@ def test_events_recorded_while_the_app_runs_join_the_queue_once(as_user, site):
     store.close()
     assert queue_ids(rita, "status=all&type=all") == [late.event_id, *before]  # newest first
     db = site.database()
-    db.connect().execute("VACUUM")  # may renumber the events' rowids: nothing is indexed twice
-    db.connect().execute("UPDATE review_meta SET value = '999999' WHERE key = 'events_seen'")
+    db.execute("VACUUM")  # may renumber SQLite's rowids: nothing is indexed twice
+    db.execute("UPDATE review_meta SET value = '999999' WHERE key = 'events_seen'")
     assert queue_ids(rita, "status=all&type=all") == [late.event_id, *before]
+
+
+@postgresql_only
+def test_an_event_committed_after_a_later_one_still_joins_the_queue(as_user, site):
+    """On PostgreSQL a writer may take rowid n, another n + 1 and commit first; the queue looks at n + 1 and must
+    not skip n when it commits."""
+    rita = as_user("rita")
+    before = queue_ids(rita, "status=all&type=all")
+    columns = ", ".join((*EVENT_COLUMNS, "recorded_at"))
+    copied = ", ".join(("?", *EVENT_COLUMNS[1:], "recorded_at"))
+    store = EventStore(site.db_path)
+    with site.database().transaction() as slow:
+        slow.execute(f"INSERT INTO events ({columns}) SELECT {copied} FROM events WHERE event_id = ?",
+                     ("cam-b/kerb/8/warn", site.event_ids[3]))
+        assert store.add(Event(event_id="cam-b/kerb/9/warn", type="warn", rule="sidewalk_parking", camera_id="cam-b",
+                               zone_id="kerb", object_id="9", class_name="car", t=600.0, ts=None, since_t=100.0,
+                               dwell_s=500.0, bbox=[350.0, 133.0, 415.0, 164.0], score=0.7, evidence={}))
+        assert queue_ids(rita, "status=all&type=all") == ["cam-b/kerb/9/warn", *before]
+    store.close()
+    assert queue_ids(rita, "status=all&type=all") == ["cam-b/kerb/8/warn", "cam-b/kerb/9/warn", *before]
+    assert queue_ids(rita, "status=all&type=all") == ["cam-b/kerb/8/warn", "cam-b/kerb/9/warn", *before]

@@ -34,7 +34,7 @@ def concrete(path: str, site) -> str:
 
 
 def verdict_count(site) -> int:
-    return site.database().connect().execute("SELECT count(*) FROM review_verdicts").fetchone()[0]
+    return site.database().execute("SELECT count(*) FROM review_verdicts").fetchone()[0]
 
 
 def test_every_page_and_api_route_refuses_an_anonymous_request(app, anonymous, site):
@@ -219,6 +219,7 @@ def test_pages_forbid_framing_and_inline_scripts(as_user):
 
 def test_the_store_keeps_only_a_digest_of_session_tokens(as_user, site):
     token = as_user("rita").cookies["streetorder_session"]
-    stored = [r[0] for r in site.database().connect().execute("SELECT token_hash FROM review_sessions")]
+    stored = [r[0] for r in site.database().execute("SELECT token_hash FROM review_sessions")]
     assert stored and token not in stored and all(len(s) == 64 for s in stored)
-    assert os.stat(site.db_path).st_size > 0
+    if site.on_sqlite:
+        assert os.stat(site.db_path).st_size > 0
