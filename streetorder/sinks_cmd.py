@@ -31,6 +31,9 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     retry = sub.add_parser("retry-dead", help="make dead rows pending again (sent by the next run or `sinks send`)")
     retry.add_argument("--store", required=True, help="events.db file or postgresql:// URL")
     retry.add_argument("--sink", help="only this sink's dead rows (default: every sink's)")
+    purge = sub.add_parser("purge", help="delete delivered rows older than --days (pending and dead rows stay)")
+    purge.add_argument("--store", required=True, help="events.db file or postgresql:// URL")
+    purge.add_argument("--days", type=float, default=30.0, help="keep delivered rows this many days (default 30)")
     send = sub.add_parser("send", help="deliver what is pending to the config's sinks, then exit")
     send.add_argument("--config", required=True, type=Path, help="the config whose `sinks:` to deliver to")
     send.add_argument("--store", help="events.db file or postgresql:// URL (default: the config's `store:`)")
@@ -48,6 +51,10 @@ def run(args: argparse.Namespace, console: Console) -> int:
             n = outbox.retry_dead(args.sink)
             console.print(f"{n} dead row(s) of {args.sink or 'every sink'} made pending again; the next "
                           "`streetorder run`, `process` or `sinks send` delivers them.", highlight=False)
+            return 0
+        if args.sinks_command == "purge":
+            n = outbox.purge_delivered(args.days)
+            console.print(f"{n} delivered row(s) older than {args.days:g} days deleted.", highlight=False)
             return 0
         print_status(console, outbox)
         return 0

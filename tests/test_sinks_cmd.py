@@ -40,6 +40,10 @@ def test_status_retry_dead_and_send(tmp_path, capsys, monkeypatch):
         assert "20 dead row(s) of city" in capsys.readouterr().out
         assert main(["sinks", "send", "--config", str(config), "--store", str(store_path), "--wait", "30"]) == 0
         assert "sink city: 20 delivered" in capsys.readouterr().out
+        assert main(["sinks", "purge", "--store", str(store_path), "--days", "1"]) == 0
+        assert "0 delivered row(s) older than 1 days" in capsys.readouterr().out
+        assert main(["sinks", "purge", "--store", str(store_path), "--days", "-1"]) == 0  # every delivered row
+        assert "20 delivered row(s)" in capsys.readouterr().out
         assert receiver.authorization == "Basic dXNlcjpwYTU1d29yZA=="  # user:pa55word of the URL
         counts = receiver.tally(event_ids(events))
         assert counts["lost"] == 0 and counts["out_of_order"] == 0 and counts["duplicated"] == 0
@@ -74,37 +78,3 @@ def test_process_stores_events_with_their_outbox_rows_and_drains_the_senders(tmp
     counts = receiver.tally(event_ids(events))
     assert counts["lost"] == 0 and counts["out_of_order"] == 0 and counts["received"] == 30
 
-
-def test_healthz_and_metrics_show_each_sink(tmp_path):
-    import json
-    import urllib.request
-
-    from events.outbox import Outbox
-    from events.sender import OutboxSender
-    from events.sinks.webhook import WebhookSink
-    from streams.health import HealthServer, LiveMetrics, add_sink_metrics, sinks_health
-    from zones.config_sinks import WebhookSinkSettings
-
-    receiver = WebhookReceiver(SECRET.encode(), status=410)
-    store = EventStore(tmp_path / "events.db", sinks=["city"])
-    for event in replayed_events(3, 1):
-        store.add(event)
-    settings = WebhookSinkSettings(type="webhook", name="city", url=receiver.url, secret=SECRET)
-    sender = OutboxSender(Outbox(store.db), WebhookSink(settings), None, settings)
-    sender.send_due()  # 410: the camera's first event is dead at once
-    receiver.status = 200
-    sender.send_due()  # the camera goes on: its next two are delivered
-    metrics = LiveMetrics(list)
-    add_sink_metrics(metrics, lambda: [sender.snapshot()])
-    server = HealthServer(0, lambda: {"status": "ok", "sinks": sinks_health([sender])}, metrics).start()
-    try:
-        health = json.load(urllib.request.urlopen(f"http://127.0.0.1:{server.port}/healthz"))
-        text = urllib.request.urlopen(f"http://127.0.0.1:{server.port}/metrics").read().decode()
-    finally:
-        server.stop()
-        receiver.stop()
-    assert health["sinks"] == {"city": {"pending": 0, "dead": 3 - len(receiver.received), "oldest_pending_s": None}}
-    assert len(receiver.received) == 2
-    assert 'streetorder_sink_dead{sink="city"} 1.0' in text and 'streetorder_sink_pending{sink="city"} 0.0' in text
-    assert 'streetorder_sink_delivered_total{sink="city"} 2.0' in text
-    assert 'streetorder_sink_delivery_seconds_count{sink="city"} 2.0' in text

@@ -131,3 +131,38 @@ def test_a_writer_killed_mid_run_resends_what_was_pending_in_order(receiver, sto
     assert 0 < at_kill < 1000
     assert counts["lost"] == 0 and counts["out_of_order"] == 0 and counts["bad_signatures"] == 0
     assert counts["received"] == counts["sent"] + counts["duplicated"]
+
+
+def test_healthz_and_metrics_show_each_sink(tmp_path):
+    import json
+    import urllib.request
+
+    from events.outbox import Outbox
+    from events.sender import OutboxSender
+    from events.sinks.webhook import WebhookSink
+    from streams.health import HealthServer, LiveMetrics, add_sink_metrics, sinks_health
+    from zones.config_sinks import WebhookSinkSettings
+
+    receiver = WebhookReceiver(SECRET.encode(), status=410)
+    store = EventStore(tmp_path / "events.db", sinks=["city"])
+    for event in replayed_events(3, 1):
+        store.add(event)
+    settings = WebhookSinkSettings(type="webhook", name="city", url=receiver.url, secret=SECRET)
+    sender = OutboxSender(Outbox(store.db), WebhookSink(settings), None, settings)
+    sender.send_due()  # 410: the camera's first event is dead at once
+    receiver.status = 200
+    sender.send_due()  # the camera goes on: its next two are delivered
+    metrics = LiveMetrics(list)
+    add_sink_metrics(metrics, lambda: [sender.snapshot()])
+    server = HealthServer(0, lambda: {"status": "ok", "sinks": sinks_health([sender])}, metrics).start()
+    try:
+        health = json.load(urllib.request.urlopen(f"http://127.0.0.1:{server.port}/healthz"))
+        text = urllib.request.urlopen(f"http://127.0.0.1:{server.port}/metrics").read().decode()
+    finally:
+        server.stop()
+        receiver.stop()
+    assert health["sinks"] == {"city": {"pending": 0, "dead": 3 - len(receiver.received), "oldest_pending_s": None}}
+    assert len(receiver.received) == 2
+    assert 'streetorder_sink_dead{sink="city"} 1.0' in text and 'streetorder_sink_pending{sink="city"} 0.0' in text
+    assert 'streetorder_sink_delivered_total{sink="city"} 2.0' in text
+    assert 'streetorder_sink_delivery_seconds_count{sink="city"} 2.0' in text
