@@ -12,8 +12,9 @@ import re
 
 # A URL starts at a scheme at the start of the text or after a separator (a "x://" inside a password does not).
 _URL_START = re.compile(r"(?:^|(?<=[\s'\"(<\[{=,;|]))[a-zA-Z][a-zA-Z0-9+.-]*://", re.M)
-# "@host" that ends a userinfo: a name or an IPv4 address, or an IPv6 literal, then a port, a path or the end.
-_AT_HOST = re.compile(r"@(?:[A-Za-z0-9._~%-]+|\[[0-9A-Fa-f:.]+\])(?=[:/?#\s'\")\]>,;|]|$)")
+# "@host" that ends a userinfo: a name, an IPv4 address, an IPv6 literal or nothing (a URL missing its host), then
+# a port, a path or the end.
+_AT_HOST = re.compile(r"@(?:[A-Za-z0-9._~%-]+|\[[0-9A-Fa-f:.]+\])?(?=[:/?#\s'\")\]>,;|]|$)")
 _SECRET_NAMES = "password|passwd|pwd|pass|passphrase|token|access_token|auth|secret|apikey|api_key|key|signature|sig"
 _SECRET_PARAM = re.compile(rf"(?i)(?<![A-Za-z0-9_])({_SECRET_NAMES})=([^&\s'\"]+)")
 

@@ -212,6 +212,10 @@ def describe(exc: ValidationError, raw: dict, name: str, lines: YamlLines) -> st
             message = f"{error['input']!r} is not a finite number; write a plain number (not nan, inf or beyond 1e308)"
         elif error["type"] == "literal_error" and field == "kind":
             message = "kind must be 'fixed', 'vehicle' or 'drone'"
+        elif error["type"] in ("union_tag_invalid", "union_tag_not_found"):
+            ctx = error.get("ctx", {})
+            message = (f"unknown type {ctx['tag']!r}; use one of {ctx.get('expected_tags')}" if "tag" in ctx
+                       else f"its type is missing; add type: ({REFERENCE_HINT})")
         prefix = ", ".join(where)
         head = f"{name}: {prefix}: " if prefix else f"{name}: "
         sentences.append(f"{head}{field + ': ' if field else ''}{message}{lines.suffix(error['loc'])}")
