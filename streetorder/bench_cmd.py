@@ -5,6 +5,7 @@ speed setting, and docs/PERFORMANCE.md written from both (see ``evaluation.bench
     streetorder bench                 # speed: stages, decode, inference, naive loop, live capacity, batch speed
     streetorder bench accuracy        # suite events and mAP per setting (long: one suite run per setting)
     streetorder bench doc             # docs/PERFORMANCE.md and its plot, from the saved JSON
+    streetorder bench sinks           # events/s delivered per sink (local mosquitto and HTTP receiver)
 """
 
 from __future__ import annotations
@@ -74,8 +75,10 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
                                         "frame's time goes, decode cost, inference per setting, the naive "
                                         "YOLO().track loop, cameras sustained per source kind and setting, and batch "
                                         "speed. accuracy: the scenario suite's event scores and the labelled set's "
-                                        "mAP per setting. doc: write docs/PERFORMANCE.md from the saved figures.")
-    p.add_argument("what", nargs="?", choices=("speed", "accuracy", "doc"), default="speed")
+                                        "mAP per setting. doc: write docs/PERFORMANCE.md from the saved figures. "
+                                        "sinks: events/s each sink delivers through the outbox.")
+    p.add_argument("what", nargs="?", choices=("speed", "accuracy", "doc", "sinks"),
+                   default="speed")
     p.add_argument("--clip", type=Path, default=DEFAULT_CLIP, help="real footage to make the benchmark video from")
     p.add_argument("--work", type=Path, help="folder for benchmark videos and INT8 models (default: the model cache)")
     p.add_argument("--repeats", type=int, default=5, help="decode runs per case (the median is reported)")
@@ -91,6 +94,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     p.add_argument("--setting", choices=tuple(BY_NAME), action="append", help="accuracy: only these settings")
     p.add_argument("--no-suite", action="store_true", help="accuracy: the labelled set's mAP only")
     p.add_argument("--json", type=Path, help="figures file (default docs/perf/bench.json, or accuracy.json)")
+    p.add_argument("--events", type=int, default=2000, help="sinks: events pushed per run (median of 3 runs)")
     p.add_argument("--doc", type=Path, default=ROOT / "docs" / "PERFORMANCE.md", help="doc: the file to write")
     p.set_defaults(run=run)
 
@@ -98,6 +102,8 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace, console: Console) -> int:
     if args.what == "doc":
         return write_doc(args, console)
+    if args.what == "sinks":
+        return measure_sinks(args, console)
     if not args.clip.is_file():
         console.print(f"[red]error:[/red] {args.clip}: no such clip; pass --clip with a video (the default is "
                       "../shared/data/clips/pedestrian_street_1080p.mp4)", highlight=False, soft_wrap=True)
@@ -282,6 +288,16 @@ def measure_accuracy(args: argparse.Namespace, console: Console) -> int:
         path.write_text(json.dumps(list(saved.values()), indent=1) + "\n", encoding="utf-8")  # after each setting
     show(console, "Accuracy cost of each setting", perf_report.accuracy_rows(list(saved.values())))
     console.print(f"figures: {path}", highlight=False)
+    return 0
+
+
+def measure_sinks(args: argparse.Namespace, console: Console) -> int:
+    from evaluation.bench_sinks import bench_sinks, rows
+
+    console.print(f"streetorder bench sinks: {machine()}; {args.events} events of 4 cameras per run, SQLite store, "
+                  "servers on loopback", highlight=False)
+    results = bench_sinks(args.events, 3, note=lambda text: console.print(text, highlight=False))
+    show(console, "Sinks: events per second delivered (acknowledged), median of 3 runs", rows(results))
     return 0
 
 
