@@ -4,12 +4,12 @@ and photos; confirmed and recent ones keep them; no path leads the purge out of 
 from __future__ import annotations
 
 import json
-import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
+from events.database import Database as StoreDatabase
 from events.purge import DailyPurge, Purge
 from events.record import Event
 from events.store import EventStore
@@ -39,10 +39,16 @@ def photos(obj: str, kind: str) -> dict[str, str]:
 
 
 @pytest.fixture
-def out(tmp_path) -> Path:
+def target(store_target, tmp_path) -> str:
+    """The store of the run folder ``out``: its events.db, or a fresh schema on a real PostgreSQL."""
+    return str(tmp_path / "out" / "events.db") if store_target.endswith(".db") else store_target
+
+
+@pytest.fixture
+def out(tmp_path, target) -> Path:
     """A store of a run folder: events with their photos on disk, and no review tables."""
     root = tmp_path / "out"
-    store = EventStore(root / "events.db")
+    store = EventStore(target)
     store.save_camera("cam", "cam.mp4", [], str(root.resolve()))
     for event in (warn("1", OLD), warn("1", OLD + timedelta(minutes=5), "clear"),  # rejected
                   warn("2", OLD), warn("2", OLD + timedelta(minutes=5), "clear"),  # confirmed
@@ -56,44 +62,47 @@ def out(tmp_path) -> Path:
     return root
 
 
-def review(out: Path, verdicts: dict[str, str]) -> None:
-    db = Database(out / "events.db")
+def review(target: str, verdicts: dict[str, str]) -> None:
+    db = Database(target)
     db.execute("INSERT INTO review_users VALUES (1, 'rita', 'reviewer', 'x', '2026-01-01')")
     for event_id, verdict in verdicts.items():
         Verdicts(db).record(event_id, User(1, "rita", "reviewer"), verdict, "other" if verdict == "reject" else None,
                             "a note" if verdict == "reject" else None)
 
 
-def stored(out: Path) -> dict[str, Event]:
-    store = EventStore(out / "events.db")
+def stored(target: str) -> dict[str, Event]:
+    store = EventStore(target)
     try:
         return {e.event_id: e for e in store.events()}
     finally:
         store.close()
 
 
-def purge_log(out: Path) -> list[tuple]:
-    with sqlite3.connect(out / "events.db") as db:
-        return db.execute("SELECT event_id, status, plate, files FROM purge_log ORDER BY purge_id").fetchall()
+def purge_log(target: str) -> list[tuple]:
+    db = StoreDatabase(target)
+    try:
+        return [tuple(r) for r in db.execute("SELECT event_id, status, plate, files FROM purge_log ORDER BY purge_id")]
+    finally:
+        db.close()
 
 
 def on_disk(out: Path, obj: str, kind: str = "warn") -> list[bool]:
     return [(out / path).is_file() for path in photos(obj, kind).values()]
 
 
-def purge(out: Path, **options) -> list:
-    job = Purge(out / "events.db", RETENTION, **options)
+def purge(target: str, **options) -> list:
+    job = Purge(target, RETENTION, **options)
     try:
         return job.run(now=NOW)
     finally:
         job.close()
 
 
-def test_old_rejected_and_unreviewed_events_lose_plates_and_photos_confirmed_and_recent_keep_them(out):
-    review(out, {"cam/walk/1/warn": "reject", "cam/walk/2/warn": "confirm", "cam/walk/4/warn": "reject"})
-    purged = purge(out)
+def test_old_rejected_and_unreviewed_events_lose_plates_and_photos_confirmed_and_recent_keep_them(target, out):
+    review(target, {"cam/walk/1/warn": "reject", "cam/walk/2/warn": "confirm", "cam/walk/4/warn": "reject"})
+    purged = purge(target)
     assert sorted(p.event_id for p in purged) == ["cam/walk/1/clear", "cam/walk/1/warn", "cam/walk/3/warn"]
-    events = stored(out)
+    events = stored(target)
     for event_id in ("cam/walk/1/warn", "cam/walk/1/clear", "cam/walk/3/warn"):
         event = events[event_id]
         assert (event.plate, event.plate_score, event.evidence) == (None, None, {})
@@ -103,40 +112,40 @@ def test_old_rejected_and_unreviewed_events_lose_plates_and_photos_confirmed_and
     for event_id in ("cam/walk/2/warn", "cam/walk/2/clear", "cam/walk/4/warn"):  # the confirmed object's clear too
         assert events[event_id].plate == "京E·MC139" and events[event_id].evidence
     assert on_disk(out, "2") == [True] * 3 and on_disk(out, "2", "clear") == [True] * 3 and on_disk(out, "4")
-    log = {event_id: (status, plate, json.loads(files)) for event_id, status, plate, files in purge_log(out)}
+    log = {event_id: (status, plate, json.loads(files)) for event_id, status, plate, files in purge_log(target)}
     assert log["cam/walk/1/warn"][:2] == ("rejected", 1) and log["cam/walk/3/warn"][0] == "pending"
     assert set(log["cam/walk/1/warn"][2].values()) == {"deleted"}
     assert "京E" not in json.dumps(log, ensure_ascii=False)  # the log does not keep the plate it purged
 
 
-def test_a_reviewers_correction_of_the_plate_goes_with_the_plate(out):
-    review(out, {"cam/walk/1/warn": "reject", "cam/walk/2/warn": "confirm"})
-    db = Database(out / "events.db")
+def test_a_reviewers_correction_of_the_plate_goes_with_the_plate(target, out):
+    review(target, {"cam/walk/1/warn": "reject", "cam/walk/2/warn": "confirm"})
+    db = Database(target)
     for event_id in ("cam/walk/1/warn", "cam/walk/2/warn", "cam/walk/3/warn"):
         db.execute("INSERT INTO review_plate_corrections VALUES (?, '京E·MC138', 1, '2026-05-01')",
                    (event_id,))
     db.execute("UPDATE events SET plate = NULL, plate_score = NULL WHERE event_id = 'cam/walk/3/warn'")
-    purged = {p.event_id: p for p in purge(out)}
+    purged = {p.event_id: p for p in purge(target)}
     assert purged["cam/walk/1/warn"].plate and purged["cam/walk/3/warn"].plate  # 3: only its correction held one
     left = [row[0] for row in db.execute("SELECT event_id FROM review_plate_corrections")]
     assert left == ["cam/walk/2/warn"]
 
 
-def test_a_second_purge_finds_nothing_left(out):
-    review(out, {"cam/walk/2/warn": "confirm"})
-    assert len(purge(out)) == 3
-    assert purge(out) == [] and len(purge_log(out)) == 3
+def test_a_second_purge_finds_nothing_left(target, out):
+    review(target, {"cam/walk/2/warn": "confirm"})
+    assert len(purge(target)) == 3
+    assert purge(target) == [] and len(purge_log(target)) == 3
 
 
-def test_without_review_tables_every_old_event_counts_as_unconfirmed_and_batches_cover_them_all(out):
-    purged = purge(out, batch=2)
+def test_without_review_tables_every_old_event_counts_as_unconfirmed_and_batches_cover_them_all(target, out):
+    purged = purge(target, batch=2)
     assert sorted(p.event_id for p in purged) == ["cam/walk/1/clear", "cam/walk/1/warn", "cam/walk/2/clear",
                                                   "cam/walk/2/warn", "cam/walk/3/warn"]
     assert {p.status for p in purged} == {"unreviewed"}
-    assert stored(out)["cam/walk/4/warn"].plate == "京E·MC139" and on_disk(out, "4") == [True] * 3
+    assert stored(target)["cam/walk/4/warn"].plate == "京E·MC139" and on_disk(out, "4") == [True] * 3
 
 
-def test_paths_out_of_the_evidence_folder_are_never_followed(out, tmp_path):
+def test_paths_out_of_the_evidence_folder_are_never_followed(target, out, tmp_path):
     outside = tmp_path / "outside"
     outside.mkdir()
     for name in ("secret.jpg", "linked.jpg", "events.jpg"):
@@ -146,38 +155,42 @@ def test_paths_out_of_the_evidence_folder_are_never_followed(out, tmp_path):
     evidence = {"up": "../outside/secret.jpg", "link": "evidence/cam/walk/link.jpg",
                 "through": "evidence/cam/walk/dir-link/events.jpg", "absolute": str(outside / "secret.jpg"),
                 "store": "events.db"}
-    store = EventStore(out / "events.db")
+    store = EventStore(target)
     store.add(warn("9", OLD, evidence=evidence))
     store.close()
-    (purged,) = [p for p in purge(out) if p.event_id == "cam/walk/9/warn"]
+    if not (out / "events.db").exists():  # a PostgreSQL store: a file of that name stands in for it
+        (out / "events.db").write_bytes(b"keep me")
+    (purged,) = [p for p in purge(target) if p.event_id == "cam/walk/9/warn"]
     assert set(purged.files.values()) == {"refused"}
     assert all((outside / name).read_bytes() == b"keep me" for name in ("secret.jpg", "linked.jpg", "events.jpg"))
-    assert (out / "events.db").is_file() and stored(out)["cam/walk/9/warn"].evidence == {}
+    assert (out / "events.db").is_file() and stored(target)["cam/walk/9/warn"].evidence == {}
 
 
-def test_a_dry_run_deletes_and_changes_nothing(out):
-    job = Purge(out / "events.db", RETENTION)
+def test_a_dry_run_deletes_and_changes_nothing(target, out):
+    job = Purge(target, RETENTION)
     would = job.run(dry_run=True, now=NOW)
     job.close()
     assert len(would) == 5 and {what for p in would for what in p.files.values()} == {"to delete"}
     assert all(on_disk(out, obj) == [True] * 3 for obj in "1234")
-    assert all(event.plate == "京E·MC139" for event in stored(out).values()) and purge_log(out) == []
+    assert all(event.plate == "京E·MC139" for event in stored(target).values()) and purge_log(target) == []
 
 
 def test_the_command_prints_what_it_purged_and_its_dry_run_keeps_everything(tmp_path, capsys, monkeypatch):
     monkeypatch.setattr("streetorder.cli.setup_logging", lambda verbose: None)  # keep the root logger's stream
     out = tmp_path / "out"
-    store = EventStore(out / "events.db")
+    path = out / "events.db"
+    store = EventStore(path)
     store.save_camera("cam", "cam.mp4", [], str(out.resolve()))
     store.add(warn("1", datetime.now(UTC) - timedelta(days=31), evidence={}))
     store.add(warn("2", datetime.now(UTC) - timedelta(days=29), evidence={}))
     store.close()
     assert main(["purge", "--store", str(out / "events.db"), "--dry-run"]) == 0
-    assert "would purge 1 event(s)" in capsys.readouterr().out and stored(out)["cam/walk/1/warn"].plate
+    assert "would purge 1 event(s)" in capsys.readouterr().out and stored(str(path))["cam/walk/1/warn"].plate
     assert main(["purge", "--store", str(out / "events.db")]) == 0
     printed = capsys.readouterr().out
     assert "cam/walk/1/warn" in printed and "purged 1 event(s)" in printed and "1 plate(s)" in printed
-    assert stored(out)["cam/walk/1/warn"].plate is None and stored(out)["cam/walk/2/warn"].plate == "京E·MC139"
+    after = stored(str(path))
+    assert after["cam/walk/1/warn"].plate is None and after["cam/walk/2/warn"].plate == "京E·MC139"
     assert main(["purge", "--store", str(tmp_path / "none.db")]) == 2
 
 
