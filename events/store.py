@@ -97,7 +97,8 @@ def upgrade_events_table(db: Database) -> None:
     wanted = {column: "NOT NULL" in sql or "PRIMARY KEY" in sql for column, sql, _ in _COLUMNS}
     loosened = [c for c, not_null in wanted.items() if existing.get(c) and not not_null]
     missing = [c for c in wanted if c not in existing]
-    if existing and (loosened or missing):
+    no_rowid = db.dialect == "postgresql" and "rowid" not in existing  # a table made before it had one
+    if existing and (loosened or missing or no_rowid):
         if db.dialect == "sqlite":
             _rebuild_sqlite_events(db, existing)
         else:
@@ -108,6 +109,8 @@ def upgrade_events_table(db: Database) -> None:
                     tx.execute(f"ALTER TABLE events ADD COLUMN IF NOT EXISTS {column} {kind}")
                 for column in loosened:
                     tx.execute(f"ALTER TABLE events ALTER COLUMN {column} DROP NOT NULL")
+                if no_rowid:  # the older rows are numbered in the order they are stored
+                    tx.execute("ALTER TABLE events ADD COLUMN rowid BIGINT GENERATED ALWAYS AS IDENTITY UNIQUE")
     db.execute(PLATE_INDEX)
     db.execute(OBJECT_INDEX)
 
