@@ -21,8 +21,8 @@ def sighting(minutes: float, plate: str | None = None) -> Sighting:
                     bbox=(10.0, 20.0, 30.0, 40.0), score=0.8, track_id=4)
 
 
-def test_marks_and_the_next_mark_number_survive_a_new_store(tmp_path):
-    path = tmp_path / "events.db"
+def test_marks_and_the_next_mark_number_survive_a_new_store(tmp_path, store_target):
+    path = store_target
     store = ChalkMarkStore(path)
     book = store.load("patrol-07", ChalkParams())
     book.pass_over([sighting(0, plate="浙C·12345")], {})
@@ -42,8 +42,8 @@ def test_marks_and_the_next_mark_number_survive_a_new_store(tmp_path):
     assert not again.load("patrol-08", ChalkParams()).marks  # marks are per camera
 
 
-def test_ended_marks_are_deleted_on_save(tmp_path):
-    store = ChalkMarkStore(tmp_path / "events.db")
+def test_ended_marks_are_deleted_on_save(tmp_path, store_target):
+    store = ChalkMarkStore(store_target)
     book = store.load("patrol-07", ChalkParams())
     book.pass_over([sighting(0)], {})
     store.save("patrol-07", book)

@@ -60,8 +60,8 @@ def test_lines_written_before_the_second_wave_still_read():
     assert (old.since_ts, old.lon, old.lat, old.sightings) == (None, None, None, None)
 
 
-def test_the_store_gives_back_the_event_it_was_given_once(tmp_path):
-    store = EventStore(tmp_path / "events.db")
+def test_the_store_gives_back_the_event_it_was_given_once(tmp_path, store_target):
+    store = EventStore(store_target)
     assert store.add(warn()) and not store.add(warn())
     assert list(store.events()) == [warn()] and list(store.events("other")) == []
     store.close()

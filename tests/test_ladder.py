@@ -29,28 +29,30 @@ def warn_on(tmp_path, store: EventStore, day: int, plate: str | None = "京E·MC
     return warn
 
 
-def ladder(tmp_path, days, **top):
-    store = EventStore(tmp_path / "events.db")
+def ladder(tmp_path, days, target: str | None = None, **top):
+    store = EventStore(target or tmp_path / "events.db")
     return [(w.offence, w.action) for w in (warn_on(tmp_path, store, day, **top) for day in days)]
 
 
-def test_the_same_plate_on_three_days_is_advised_then_educated_then_enforced_and_the_last_step_repeats(tmp_path):
-    assert ladder(tmp_path, [1, 2, 3, 4]) == [(1, "advise"), (2, "educate"), (3, "enforce"), (4, "enforce")]
+def test_the_same_plate_on_three_days_is_advised_then_educated_then_enforced_and_the_last_step_repeats(
+        tmp_path, store_target):
+    steps = [(1, "advise"), (2, "educate"), (3, "enforce"), (4, "enforce")]
+    assert ladder(tmp_path, [1, 2, 3, 4], store_target) == steps
 
 
-def test_warns_of_every_camera_count_and_other_plates_do_not(tmp_path):
-    store = EventStore(tmp_path / "events.db")
+def test_warns_of_every_camera_count_and_other_plates_do_not(tmp_path, store_target):
+    store = EventStore(store_target)
     assert warn_on(tmp_path, store, 1, camera_id="cam-01").action == "advise"
     assert warn_on(tmp_path, store, 2, plate="沪A·D12345", camera_id="cam-03").offence == 1
     second = warn_on(tmp_path, store, 3, camera_id="cam-02")
     assert (second.offence, second.action, second.camera_id) == (2, "educate", "cam-02")
 
 
-def test_a_warn_a_reviewer_rejected_does_not_count_and_a_pending_one_does(tmp_path):
-    store = EventStore(tmp_path / "events.db")
+def test_a_warn_a_reviewer_rejected_does_not_count_and_a_pending_one_does(tmp_path, store_target):
+    store = EventStore(store_target)
     first = warn_on(tmp_path, store, 1)
     second = warn_on(tmp_path, store, 2)
-    review = Database(tmp_path / "events.db")
+    review = Database(store_target)
     review.sync_cases()
     with review.transaction() as conn:  # what review.verdicts writes once the reviewers reject it
         conn.execute("UPDATE review_cases SET status = 'rejected' WHERE event_id = ?", (first.event_id,))
@@ -62,8 +64,8 @@ def test_warns_older_than_the_lookback_do_not_count(tmp_path):
                                                                            (2, "educate")]
 
 
-def test_a_replay_of_the_same_footage_grades_its_warn_as_before(tmp_path):
-    store = EventStore(tmp_path / "events.db")
+def test_a_replay_of_the_same_footage_grades_its_warn_as_before(tmp_path, store_target):
+    store = EventStore(store_target)
     warn_on(tmp_path, store, 1)
     again = warn_on(tmp_path, store, 1)  # the same event id: it is not an earlier warn of itself
     assert (again.offence, again.action) == (1, "advise")

@@ -30,8 +30,8 @@ def timer(object_id: str = "7", rule: str = "sidewalk_parking", absent_s: float 
     return violation, 0.0, warned
 
 
-def test_the_reads_of_a_parked_car_are_voted_and_carried_by_its_warn_and_clear(tmp_path):
-    store = EventStore(tmp_path / "events.db")
+def test_the_reads_of_a_parked_car_are_voted_and_carried_by_its_warn_and_clear(tmp_path, store_target):
+    store = EventStore(store_target)
     reader = FixedReader(["京E·MC139", "豫E·MC139", None, "京E·MC139"])
     warn, clear = parked_car_events(tmp_path, store, reader)
     assert (warn.type, clear.type) == ("warn", "clear")
@@ -42,22 +42,22 @@ def test_the_reads_of_a_parked_car_are_voted_and_carried_by_its_warn_and_clear(t
     assert list(store.events()) == [warn, clear]
 
 
-def test_reads_that_disagree_give_a_null_plate_never_a_guess(tmp_path):
+def test_reads_that_disagree_give_a_null_plate_never_a_guess(tmp_path, store_target):
     # character by character the three make 京E·MC139, but no two reads say it: not read
     reader = FixedReader(["京E·MC139", "皖E·MC138", "京E·MG139"])
-    warn, clear = parked_car_events(tmp_path, EventStore(tmp_path / "events.db"), reader)
+    warn, clear = parked_car_events(tmp_path, EventStore(store_target), reader)
     assert (warn.plate, warn.plate_score, warn.offence, warn.action) == (None, None, None, None)
     assert clear.plate is None
     assert (tmp_path / warn.evidence["plate_crop"]).is_file()  # the region is there for a reviewer to read
 
 
-def test_one_confident_read_alone_is_not_a_plate(tmp_path):
-    warn, _ = parked_car_events(tmp_path, EventStore(tmp_path / "events.db"), FixedReader(["京E·MC139"], 0.99))
+def test_one_confident_read_alone_is_not_a_plate(tmp_path, store_target):
+    warn, _ = parked_car_events(tmp_path, EventStore(store_target), FixedReader(["京E·MC139"], 0.99))
     assert warn.plate is None
 
 
-def test_a_car_never_seen_with_a_plate_has_no_plate_photo(tmp_path):
-    warn, _ = parked_car_events(tmp_path, EventStore(tmp_path / "events.db"), FixedReader([]))
+def test_a_car_never_seen_with_a_plate_has_no_plate_photo(tmp_path, store_target):
+    warn, _ = parked_car_events(tmp_path, EventStore(store_target), FixedReader([]))
     assert warn.plate is None and "plate_crop" not in warn.evidence
 
 

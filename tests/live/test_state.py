@@ -85,21 +85,21 @@ def test_timers_of_a_zone_removed_from_the_config_are_dropped_and_new_settings_a
     assert gone.monitor.open_timers() == []
 
 
-def test_state_store_saves_atomically_and_keeps_photos_until_their_timer_decides(tmp_path):
-    store = StateStore(tmp_path / "state.db")
+def test_state_store_saves_atomically_and_keeps_photos_until_their_timer_decides(tmp_path, store_target):
+    store = StateStore(store_target)
     key = ("walk", "sidewalk_parking", "7")
     store.save({"cam-01": CameraState(ORIGIN, 12.5, {"objects": []}, {"zones": {}}, {key: Photos(b"rest", b"crop")})})
-    loaded = StateStore(tmp_path / "state.db").load("cam-01")  # as a new process would
+    loaded = StateStore(store_target).load("cam-01")  # as a new process would
     assert (loaded.origin, loaded.last_t, loaded.memory) == (ORIGIN, 12.5, {"objects": []})
     assert loaded.held == {key: Photos(b"rest", b"crop")}
 
     with pytest.raises(TypeError):  # something unsavable: nothing of this save is written
         store.save({"cam-01": CameraState(ORIGIN, 99.0, {"bad": object()}), "cam-02": CameraState(ORIGIN, 1.0)})
-    again = StateStore(tmp_path / "state.db")
+    again = StateStore(store_target)
     assert again.load("cam-01").last_t == 12.5 and again.load("cam-02") is None
 
     store.save({"cam-01": CameraState(ORIGIN, 20.0, held={})})  # the timer warned: its rest photos are written
-    assert StateStore(tmp_path / "state.db").load("cam-01").held == {}
+    assert StateStore(store_target).load("cam-01").held == {}
 
 
 def test_a_state_file_without_a_version_is_read_as_version_1_and_marked(tmp_path):
@@ -138,11 +138,11 @@ def test_the_command_line_refuses_a_state_file_of_another_version_in_one_sentenc
     assert "version 7" in err and "Traceback" not in err
 
 
-def test_a_camera_pipeline_resumes_with_its_rest_photo_and_never_reuses_an_event_id(tmp_path):
+def test_a_camera_pipeline_resumes_with_its_rest_photo_and_never_reuses_an_event_id(tmp_path, store_target):
     config = Replay(camera_config([SIDEWALK])).config
     camera = config.cameras[0]
     image = np.full((352, 640, 3), 90, np.uint8)
-    store = EventStore(tmp_path / "events.db")
+    store = EventStore(store_target)
 
     def pipeline(jsonl: JsonlWriter) -> CameraPipeline:
         recorder = EventRecorder(camera.id, EvidenceWriter(tmp_path, camera), store, jsonl)
@@ -151,12 +151,12 @@ def test_a_camera_pipeline_resumes_with_its_rest_photo_and_never_reuses_an_event
     first = pipeline(JsonlWriter(tmp_path / "events.jsonl"))
     for i in range(60):  # 30 s at 2 fps: the car rests from 0 s, its rest photo is held
         first.step(Frame(image, i / 2, i, ORIGIN), detections([CAR]))
-    states = StateStore(tmp_path / "state.db")
+    states = StateStore(store_target.replace("events.db", "state.db"))
     states.save({camera.id: capture(first, ORIGIN)})
 
     jsonl = JsonlWriter(tmp_path / "events.jsonl")
     second = pipeline(jsonl)
-    resume(second, StateStore(tmp_path / "state.db").load(camera.id), first_object_id=1)
+    resume(second, StateStore(store_target.replace("events.db", "state.db")).load(camera.id), first_object_id=1)
     for i in range(80, 160):  # back at 40 s; the warn is due at 60 s
         second.step(Frame(image, i / 2, i, ORIGIN), detections([CAR]))
     jsonl.close()
