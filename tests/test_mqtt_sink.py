@@ -208,6 +208,9 @@ def test_credentials_never_reach_the_log_nor_the_errors(broker, subscriber, capl
         for _ in range(50):  # until the sink noticed the drop
             sink.deliver("cam-0", "e2", b'{"event_id": "e2"}')
             time.sleep(0.05)
+    deadline = time.monotonic() + 10
+    while "connection lost" not in caplog.text and time.monotonic() < deadline:  # logged by paho's thread
+        time.sleep(0.01)
     sink.close()
     refused = MqttSink(settings(f"mqtt://inspector:pa55word@127.0.0.1:{free_port()}", username="other",
                                 password="s3cret-too"))
