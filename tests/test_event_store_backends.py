@@ -96,3 +96,18 @@ def test_an_event_and_its_outbox_rows_are_written_together(store_target, monkeyp
     without = EventStore(store_target)  # a store with no sinks writes no outbox rows
     assert without.add(event(3)) and without.db.execute("SELECT count(*) FROM outbox").fetchone()[0] == 4
     without.close()
+
+
+def test_recordings_keep_their_object_ids_and_a_new_one_starts_above_all_used(store_target):
+    from events.recordings import RecordingStore
+    store = RecordingStore(store_target)
+    assert store.first_object_id("pole-3", "day-1", "day-1.mp4", 0) == 1  # the camera's first recording
+    store.finish("pole-3", "day-1", 14)
+    store.finish("pole-3", "day-1", 9)  # a shorter re-run does not lower what was used
+    assert store.first_object_id("pole-3", "day-2", "day-2.mp4", 20) == 21  # above the events' ids too
+    assert store.first_object_id("pole-3", "day-3", "day-3.mp4", 0) == 22
+    store.close()
+    again = RecordingStore(store_target)  # as the next process finds them
+    assert again.first_object_id("pole-3", "day-1", "day-1.mp4", 30) == 1
+    assert again.first_object_id("other", "day-1", "day-1.mp4", 0) == 1  # per camera
+    again.close()
