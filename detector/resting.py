@@ -26,6 +26,7 @@ from detector.appearance import appearance, appearance_distance, blend
 from detector.boxes import box_area, box_coverage, box_iou
 from detector.detections import Detections
 from detector.track_history import TrackHistory
+from detector.view import reanchor_boxes
 
 NOT_RESTING = frozenset({"person", "other"})
 _COMPATIBLE = {"two_wheeler": "bicycle"}  # classes a detector confuses with each other share an identity
@@ -169,6 +170,14 @@ class RestingMemory:
         self._last_t = state["last_t"]
         self.objects = [RestingObject.from_state(o) for o in state["objects"]]
         self.tracks.clear()
+
+    def reanchor(self, homography: np.ndarray) -> None:
+        """The camera's view shifted: move every object's spot and last box, and the tracks' histories, through
+        ``homography`` (pixels of the view they were seen in to the current view's); ids and timers go on."""
+        for obj in self.objects:
+            obj.xyxy = reanchor_boxes(obj.xyxy, homography)[0].astype(np.float32)
+            obj.last_xyxy = reanchor_boxes(obj.last_xyxy, homography)[0].astype(np.float32)
+        self.tracks.reanchor(homography)
 
     # -- confirming objects ---------------------------------------------------------------------------------
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from detector.detections import Detections
+from detector.view import reanchor, reanchor_boxes
 
 MIN_REST_SAMPLES = 3
 MOVING_WINDOW_S = 2.0
@@ -71,6 +72,13 @@ class TrackHistory:
 
     def clear(self) -> None:
         self._tracks.clear()
+
+    def reanchor(self, homography: np.ndarray) -> None:
+        """The camera's view shifted: map every track's ground points and boxes through ``homography``."""
+        for track in self._tracks.values():
+            if track.t:
+                track.points = deque(reanchor(np.asarray(track.points), homography))
+                track.boxes = deque(reanchor_boxes(np.asarray(track.boxes), homography).astype(np.float32))
 
     def radius(self, xyxy: np.ndarray) -> float:
         return max(self.min_radius_px, self.radius_share * float(min(xyxy[2] - xyxy[0], xyxy[3] - xyxy[1])))

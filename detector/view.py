@@ -135,6 +135,17 @@ def reanchor(points, homography: np.ndarray) -> np.ndarray:
     return cv2.perspectiveTransform(array, np.asarray(homography, dtype=np.float64)).reshape(-1, 2)
 
 
+def reanchor_boxes(boxes, homography: np.ndarray) -> np.ndarray:
+    """(N, 4) boxes (x1, y1, x2, y2) mapped through ``homography``: the box around each one's mapped corners.
+
+    >>> reanchor_boxes([[10, 20, 30, 40]], np.array([[2.0, 0, 5], [0, 2.0, 0], [0, 0, 1]])).tolist()
+    [[25.0, 40.0, 65.0, 80.0]]
+    """
+    boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
+    corners = reanchor(boxes[:, [0, 1, 2, 1, 2, 3, 0, 3]].reshape(-1, 2), homography).reshape(-1, 4, 2)
+    return np.concatenate([corners.min(axis=1), corners.max(axis=1)], axis=1)
+
+
 class ViewCheck:
     """Check each frame's view against a camera's ``ViewReference`` (see the module docstring)."""
 

@@ -35,11 +35,12 @@ class EvidenceWriter:
     def __init__(self, root: Path, camera: CameraConfig):
         self.root = Path(root)
         self.camera = camera
+        self.zone_of = camera.zone  # a zone by id as drawn on the photos (re-anchored when the view shifted)
         self._pending: dict[tuple[str, str, str], Photos] = {}
 
     def take(self, change: StateChange, image: np.ndarray, t: float, origin: datetime | None) -> Photos:
         """Annotated snapshot and crop of ``change`` on ``image`` (the frame at time ``t``)."""
-        snapshot = draw_zones(image.copy(), [self.camera.zone(change.zone_id)])
+        snapshot = draw_zones(image.copy(), [self.zone_of(change.zone_id)])
         if change.kind == "clear":
             label = f"{change.class_name} #{change.object_id} left, last seen {format_dwell(change.t)}"
             draw_box(snapshot, change.xyxy, label, CALM)

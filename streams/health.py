@@ -9,6 +9,7 @@
     streetorder_camera_up{camera}                  1 while frames arrive, else 0
     streetorder_stream_lag_seconds{camera}         how far decoding is behind the stream's own clock
     streetorder_open_timers{camera}                dwell timers running now
+    streetorder_camera_view{camera,state}          1 for the fixed camera's view state (ok, shifted, moved), else 0
     streetorder_events_total{camera,rule,type}     warn / clear / escalate events recorded
     streetorder_inference_seconds{model}           detector latency per frame (histogram)
     streetorder_sink_pending{sink}                 outbox rows still to deliver to the sink
@@ -36,6 +37,7 @@ from events.sender import LATENCY_BUCKETS, OutboxSender, SinkCounters
 
 log = logging.getLogger(__name__)
 
+VIEW_STATES = ("ok", "shifted", "moved")
 INFERENCE_BUCKETS = (0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 1.0, 2.0, 5.0)
 
 
@@ -51,6 +53,7 @@ class CameraCounters:
     up: bool = False
     stream_lag: float = 0.0
     open_timers: int = 0
+    view: str | None = None  # ok | shifted | moved; None when the camera's view is not checked
     events: dict[tuple[str, str], int] = field(default_factory=dict)  # (rule, type) -> count
 
 
@@ -102,6 +105,12 @@ class _CameraCollector:
             for row in rows:
                 family.add_metric([row.camera_id], value(row))
             yield family
+        view = GaugeMetricFamily("streetorder_camera_view", "1 for the state the camera's view is in (ok, shifted, "
+                                 "moved)", labels=["camera", "state"])
+        for row in (r for r in rows if r.view is not None):
+            for state in VIEW_STATES:
+                view.add_metric([row.camera_id, state], float(row.view == state))
+        yield view
         events = CounterMetricFamily("streetorder_events", "Events recorded", labels=["camera", "rule", "type"])
         for row in rows:
             for (rule, kind), count in sorted(row.events.items()):

@@ -144,6 +144,7 @@ cameras:
   - id: curbside
     source: {clip}
     start_time: "2026-11-22T08:00:00+08:00"
+    detect: {{view_check: false}}  # the kerb is drawn on the zoomed-in view, not the first frame's (CAMERA_MOVES.md)
     zones:
       - id: kerb        # under the white car in front while the view holds still (about 4-14 s)
         type: sidewalk

@@ -29,6 +29,12 @@ class DetectSettings(StrictModel):
                                                     "or above the zones.")
     reconfirm_every: Seconds = Field(5.0, gt=0, description="With skip_unchanged, run the detector at least this "
                                                             "often (keep it below resting.rest_window).")
+    # cameras that move (issue 16; docs/CAMERA_MOVES.md)
+    view_check: bool = Field(True, description="Fixed cameras: check where the camera looks against its view at "
+                                               "the start; re-anchor the zones when it shifted, stop the timers "
+                                               "when it moved.")
+    view_check_every: Seconds = Field(5.0, gt=0, description="With view_check, match features at least this "
+                                                             "often (and whenever the frame's thumbnail changes).")
 
 
 class RestingSettings(StrictModel):

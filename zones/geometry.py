@@ -37,6 +37,12 @@ class ZoneShape:
     def id(self) -> str:
         return self.zone.id
 
+    def move_to(self, polygon) -> None:
+        """Let the zone cover ``polygon`` (pixels of the current frame) instead: a camera whose view shifted."""
+        self.zone = self.zone.model_copy(update={"polygon": [(float(x), float(y)) for x, y in polygon]})
+        self.polygon = Polygon(self.zone.polygon)
+        shapely.prepare(self.polygon)
+
     @property
     def type(self) -> str:
         return self.zone.type

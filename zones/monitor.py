@@ -7,7 +7,8 @@ from datetime import datetime
 from contracts.names import TIMED_ZONE_TYPES
 from detector.detections import Detections
 from detector.resting import RestingUpdate
-from zones.config import CameraConfig, Config, schedule_of
+from detector.view import reanchor
+from zones.config import CameraConfig, Config, ZoneConfig, schedule_of
 from zones.dwell import StateChange, ZoneTimers
 from zones.geometry import ZoneShape
 from zones.rules import RuleBook, Violation
@@ -24,6 +25,7 @@ class ZoneMonitor:
 
     def __init__(self, config: Config, camera: CameraConfig):
         shapes = [ZoneShape(z) for z in camera.zones]
+        self.shapes = {s.id: s for s in shapes}
         self.camera = camera
         self.ignore = [s for s in shapes if s.type == "ignore"]
         self.rules = RuleBook(shapes, config.rules)
@@ -36,6 +38,17 @@ class ZoneMonitor:
     def longest_clear_after(self) -> float:
         """How long the memory must keep an absent object so every zone can time its clear."""
         return max((zt.settings.clear_after for zt in self.timers.values()), default=30.0)
+
+    def zone(self, zone_id: str) -> ZoneConfig:
+        """The zone as it lies in the current frame (re-anchored when the camera's view shifted)."""
+        return self.shapes[zone_id].zone
+
+    def reanchor(self, homography) -> None:
+        """Move every drawn zone to where its configured polygon is in the current frame: ``homography`` maps
+        pixels of the reference view (the config's) to the current frame's; the identity puts them back."""
+        for zone in self.camera.zones:
+            if zone.polygon is not None:
+                self.shapes[zone.id].move_to(reanchor(zone.polygon, homography))
 
     def drop_ignored(self, detections: Detections) -> Detections:
         """Remove detections whose ground point lies in an ``ignore`` zone."""
