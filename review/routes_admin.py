@@ -1,4 +1,5 @@
-"""The admin's routes: precision and agreement, the audit trail, the dataset export and the zone editor."""
+"""The admin's routes: precision and agreement, the audit trail, the dataset export, the zone editor and the sinks'
+outbox."""
 
 from __future__ import annotations
 
@@ -7,11 +8,12 @@ from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any
 
-from fastapi import APIRouter, Depends, HTTPException, Request
-from fastapi.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
+from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response, StreamingResponse
 from pydantic import BaseModel, Field
 
 from contracts.names import ZONE_TYPES
+from events.outbox import Outbox
 from review.evidence import EvidenceRefused, read_evidence
 from review.export import DatasetExport, export_counts
 from review.stats import PrecisionRow
@@ -158,3 +160,28 @@ def _latest_snapshot(request: Request, camera_id: str) -> bytes | None:
         return read_evidence(*found)[0]
     except (EvidenceRefused, OSError):
         return None
+
+
+@router.get("/admin/sinks", response_class=HTMLResponse)
+def sinks_page(request: Request) -> Response:
+    outbox = Outbox(services(request).db)
+    return render(request, "sinks.html", counts=outbox.counts(), dead=outbox.dead(limit=100),
+                  ages={sink: outbox.oldest_pending_age(sink) for sink in outbox.counts()})
+
+
+@router.get("/api/admin/sinks")
+def sinks_json(request: Request) -> dict[str, Any]:
+    outbox = Outbox(services(request).db)
+    return {"sinks": {sink: {**counts, "oldest_pending_s": outbox.oldest_pending_age(sink)}
+                      for sink, counts in outbox.counts().items()}, "dead": outbox.dead(limit=100)}
+
+
+@router.post("/admin/sinks/retry")
+def retry_dead_rows(request: Request, session: CsrfForm, sink: str = Form("", max_length=200)) -> Response:
+    """Dead outbox rows (of one sink, or all) become pending again: the senders of `run`, `process` or
+    `streetorder sinks send` deliver them."""
+    app = services(request)
+    retried = Outbox(app.db).retry_dead(sink or None)
+    app.verdicts.log(session.user, "retry_dead", f"{retried} dead event(s) of {sink or 'every sink'} made pending",
+                     client_ip(request))
+    return RedirectResponse("/admin/sinks", status_code=303)
