@@ -11,6 +11,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from contracts.errors import UserError
+from events.database import is_server
 from events.purge import Purge, PurgedEvent
 from zones.config import load_config
 from zones.config_enforcement import EnforcementSettings
@@ -23,7 +24,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
                                         "evidence photos and blank the plates of events no reviewer confirmed; "
                                         "the event rows stay, and purge_log in the store records each purge. "
                                         "events.jsonl is not rewritten (see docs/PLATES.md).")
-    p.add_argument("--store", required=True, type=Path, help="the SQLite event store (OUT/events.db)")
+    p.add_argument("--store", required=True, help="the event store: OUT/events.db or a postgresql:// URL")
     p.add_argument("--config", type=Path, help="the config whose enforcement.retention applies (default: 30 days)")
     p.add_argument("--dry-run", action="store_true", help="list what would be purged; delete and change nothing")
     p.set_defaults(run=run)
@@ -31,7 +32,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace, console: Console) -> int:
     settings = load_config(args.config).enforcement if args.config else EnforcementSettings()
-    if not args.store.is_file():
+    if not is_server(args.store) and not Path(args.store).is_file():
         raise UserError(f"{args.store}: no such event store; give the events.db written by `streetorder process` "
                         "or `streetorder run` with --store")
     if settings.retention is None:

@@ -237,3 +237,17 @@ def test_run_purges_daily_unless_retention_is_null(tmp_path):
     assert daily_purge(parse_config({"cameras": [camera], "enforcement": {"retention": None}}), store) is None
     assert parse_config({"cameras": [camera], "enforcement": {"retention": "720h"}}).enforcement.retention == RETENTION
     store.close()
+
+
+def test_the_command_purges_a_postgresql_store_named_by_its_url(postgres_server, tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr("streetorder.cli.setup_logging", lambda verbose: None)
+    url = postgres_server.fresh_url()
+    store = EventStore(url)
+    store.save_camera("cam", "cam.mp4", [], str(tmp_path.resolve()))
+    store.add(warn("1", datetime.now(UTC) - timedelta(days=31), evidence={}))
+    store.add(warn("2", datetime.now(UTC) - timedelta(days=29), evidence={}))
+    store.close()
+    assert main(["purge", "--store", url]) == 0
+    assert "purged 1 event(s)" in capsys.readouterr().out
+    after = stored(url)
+    assert after["cam/walk/1/warn"].plate is None and after["cam/walk/2/warn"].plate == "京E·MC139"
