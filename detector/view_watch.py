@@ -3,7 +3,7 @@
 Matching features costs about a third of a detection (``scripts/view_check_cost.py``), so ``ViewWatch`` matches
 them every ``every`` seconds and whenever the frame's thumbnail, outside the detection boxes, differs from that of
 the last matched frame (a bump, a re-aim, a zoom), but not twice within ``RECHECK_S``: on busy footage the
-thumbnail differs on most frames, and a move is then noticed a second late. Other frames keep the last state for
+thumbnail differs on most frames, and a move is then noticed up to 2 s late. Other frames keep the last state for
 a fraction of a millisecond. The reference view is the first frame it is given, renewed while the view is ``ok``
 when the light changes. A frame without enough texture for a reference (a blank test frame, a camera still dark)
 leaves the view unchecked (``ok``) and the next frame, ``every`` seconds later, is tried instead.
@@ -14,7 +14,7 @@ Example:
     >>> watch = ViewWatch(every=5.0)
     >>> watch.update(frame, None, 0.0).state, watch.update(frame, None, 0.5).state
     ('ok', 'ok')
-    >>> watch.update(cv2.warpAffine(frame, np.float32([[1, 0, 12], [0, 1, 0]]), (640, 360)), None, 1.0).state
+    >>> watch.update(cv2.warpAffine(frame, np.float32([[1, 0, 12], [0, 1, 0]]), (640, 360)), None, 2.0).state
     'shifted'
 """
 
@@ -26,7 +26,7 @@ import numpy as np
 
 from detector.view import MIN_INLIERS, Boxes, ViewCheck, ViewReference, ViewState
 
-RECHECK_S = 1.0  # seconds between two matches at least (a changed thumbnail waits this long)
+RECHECK_S = 2.0  # seconds between two matches at least (a changed thumbnail waits this long)
 
 
 class ViewWatch:
