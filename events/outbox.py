@@ -11,7 +11,7 @@ import random
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from events.database import Connection, Database
 
@@ -35,6 +35,14 @@ CREATE TABLE IF NOT EXISTS outbox (
 );
 CREATE INDEX IF NOT EXISTS outbox_by_state ON outbox (sink, state, camera_id, outbox_id);
 """
+
+
+class SinkRoute(Protocol):
+    """A sink that takes only some events (``sinks[]`` of the config: its ``events``, ``rules``, ``units``)."""
+
+    name: str
+
+    def accepts(self, event: dict) -> bool: ...
 
 
 def now_iso() -> str:

@@ -17,7 +17,7 @@ from pydantic.fields import FieldInfo
 
 from events.database import Database, Row, StoreError, postgresql_ddl
 from events.outbox import SCHEMA as OUTBOX_SCHEMA
-from events.outbox import enqueue
+from events.outbox import SinkRoute, enqueue
 from events.record import Event
 
 __all__ = ["EVENT_COLUMNS", "SCHEMA", "EventStore", "JsonlWriter", "StoreError", "event_from_row", "event_row",
@@ -131,8 +131,9 @@ def _rebuild_sqlite_events(db: Database, existing: dict[str, bool]) -> None:
 class EventStore:
     """Events, in an SQLite file or on a PostgreSQL server (``target``: a path or a ``postgresql://`` URL).
 
-    Each new event is written together with one outbox row per sink of ``sinks`` (their names), in one
-    transaction, so an event in the store always reaches every sink (``events/outbox.py``).
+    Each new event is written together with one outbox row per sink of ``sinks`` that takes it (names, or routes
+    with ``accepts``: the config's ``sinks[]``), in one transaction, so an event in the store always reaches every
+    sink (``events/outbox.py``).
 
     Example:
         >>> store = EventStore(":memory:")
@@ -142,7 +143,7 @@ class EventStore:
         False
     """
 
-    def __init__(self, target: str | Path, sinks: Sequence[str] = ()):
+    def __init__(self, target: str | Path, sinks: Sequence[str | SinkRoute] = ()):
         self.db = Database(target)
         self.path = self.db.target
         self.sinks = tuple(sinks)
@@ -154,8 +155,10 @@ class EventStore:
         with self.db.transaction() as tx:
             new = tx.execute(_INSERT, row).rowcount == 1
             if new and self.sinks:
-                enqueue(tx, event.camera_id, event.event_id, json.dumps(event.to_json(), ensure_ascii=False),
-                        self.sinks)
+                body = event.to_json()
+                names = [s if isinstance(s, str) else s.name for s in self.sinks
+                         if isinstance(s, str) or s.accepts(body)]
+                enqueue(tx, event.camera_id, event.event_id, json.dumps(body, ensure_ascii=False), names)
         return new
 
     def events(self, camera_id: str | None = None) -> Iterator[Event]:

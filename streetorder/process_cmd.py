@@ -90,7 +90,7 @@ def output_folder(out: Path) -> Path:
 def run(args: argparse.Namespace, console: Console) -> int:
     config = load_config(args.config)
     output_folder(args.out)
-    store = EventStore(args.store or config.store or args.out / "events.db", sinks=[s.name for s in config.sinks])
+    store = EventStore(args.store or config.store or args.out / "events.db", sinks=config.sinks)
     chosen = [c.id for c in config.cameras if is_file_source(c.source) and (not args.camera or c.id in args.camera)]
     workers = getattr(args, "workers", None) or default_workers()
     detectors = DetectorCache(config, args.model, args.backend, workers)

@@ -73,7 +73,7 @@ def run(args: argparse.Namespace, console: Console) -> int:
         log.info("camera(s) %s read files; `streetorder process` analyses those", ", ".join(skipped))
     output_folder(args.out)
     target = args.store or config.store or args.out / "events.db"
-    store = EventStore(target, sinks=[s.name for s in config.sinks])
+    store = EventStore(target, sinks=config.sinks)
     state = StateStore(args.state or (target if is_server(target) else args.out / "state.db"))
     detectors = DetectorCache(config, args.model, args.backend, args.workers)
     senders: list = []

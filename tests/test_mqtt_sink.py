@@ -305,3 +305,17 @@ def test_a_broker_stopped_mid_run_loses_nothing(broker, subscriber, tmp_path):
     assert left == 0 and at_stop < 1000 and sender.counters.failed_total > 0
     assert counts["lost"] == 0 and counts["out_of_order"] == 0 and counts["differing_copies"] == 0
     assert counts["received"] == counts["sent"] + counts["duplicated"]
+
+
+def test_a_topic_naming_the_unit_routes_each_event_to_its_grid(broker, subscriber):
+    sink = MqttSink(settings(f"mqtt://127.0.0.1:{broker.port}", status_topics=False,
+                             topic="city/{district}/{grid}/{rule}"))
+    units = {"e1": {"district": "Lucheng", "grid": "LC-0412", "road": None}, "e2": {"district": "Lucheng",
+             "grid": None, "road": None}, "e3": None}
+    for event_id, unit in units.items():
+        sink.deliver("cam-0", event_id, json.dumps({"event_id": event_id, "camera_id": "cam-0", "unit": unit,
+                                                    "rule": "sidewalk_parking"}).encode())
+    assert subscriber.wait_for("city/Lucheng/LC-0412/sidewalk_parking")
+    assert subscriber.wait_for("city/Lucheng/none/sidewalk_parking")
+    assert subscriber.wait_for("city/none/none/sidewalk_parking")
+    sink.close()

@@ -13,14 +13,19 @@ Every event reaches every sink at least once, in order per camera, through the s
 
 from __future__ import annotations
 
+import re
+from string import Formatter
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, TypeAdapter, field_validator
 
-from contracts.names import ID_PATTERN
+from contracts.names import ID_PATTERN, EventType, Rule
 from zones.config_geo import StrictModel
 from zones.schedule import Seconds
+from zones.units import Unit
+
+TOPIC_FIELDS = ("camera_id", "zone_id", "rule", "type", "district", "grid", "road")
 
 
 class DeliverySettings(StrictModel):
@@ -37,6 +42,24 @@ class DeliverySettings(StrictModel):
     max_retry_after: Seconds = Field(300.0, gt=0, description="The longest wait between two retries.")
     timeout: Seconds = Field(10.0, gt=0, le=300, description="How long one delivery may take before it counts "
                                                              "as failed.")
+    events: list[EventType] | None = Field(None, description="Only events of these types (warn, escalate, "
+                                                              "clear); unset: all. A notify sink (a loudspeaker, "
+                                                              "an SMS gateway) takes [warn].")
+    rules: list[Rule] | None = Field(None, description="Only events of these rules; unset: all.")
+    units: list[Unit] | None = Field(None, description="Only events whose unit matches one of these: every part a "
+                                                       "listed unit gives is equal (e.g. {district: Lucheng}); "
+                                                       "unset: all, events without a unit included.")
+
+    def accepts(self, event: dict) -> bool:
+        """Whether the event (its JSON object) goes to this sink."""
+        if self.events is not None and event.get("type") not in self.events:
+            return False
+        if self.rules is not None and event.get("rule") not in self.rules:
+            return False
+        if self.units is None:
+            return True
+        unit = event.get("unit") or {}
+        return any(all(unit.get(k) == v for k, v in u.to_json().items() if v is not None) for u in self.units)
 
 
 class MqttSinkSettings(DeliverySettings):
@@ -45,7 +68,11 @@ class MqttSinkSettings(DeliverySettings):
     type: Literal["mqtt"] = Field(description="mqtt")
     url: str = Field(description="mqtt://host[:1883] or mqtts://host[:8883] (TLS); a user and password may be "
                                  "given as ${VARIABLES} of the environment, in the URL or below.")
-    topic: str = Field("streetorder/events", min_length=1, description="The topic of the event messages.")
+    topic: str = Field("streetorder/events", min_length=1, description="The topic of the event messages; may name "
+                                                                       "the event's {camera_id}, {zone_id}, {rule}, "
+                                                                       "{type}, {district}, {grid} or {road} (a "
+                                                                       "unit's missing part: 'none'), e.g. "
+                                                                       "streetorder/{district}/{grid}/events.")
     qos: Literal[0, 1, 2] = Field(1, description="MQTT quality of service of the event messages (1: at least "
                                                  "once; 0 loses messages when the broker drops).")
     status_topics: bool = Field(True, description="Also keep retained per-camera topics, Frigate-style: "
@@ -69,7 +96,24 @@ class MqttSinkSettings(DeliverySettings):
         if any(c in topic for c in "#+\0"):
             raise ValueError(f"{topic!r} has an MQTT wildcard (# or +); publish to a plain topic such as "
                              "streetorder/events")
+        unknown = [name for _, name, _, _ in Formatter().parse(topic) if name is not None and name not in
+                   TOPIC_FIELDS]
+        if unknown:
+            raise ValueError(f"{topic!r} names {{{unknown[0]}}}; a topic may name {', '.join(TOPIC_FIELDS)}")
         return topic
+
+    def topic_of(self, event: dict) -> str:
+        """The event's topic: ``topic`` with its placeholders filled (a missing value: ``none``; ``/`` in a value
+        becomes ``_``, so a value never adds a level).
+
+        >>> MqttSinkSettings(type="mqtt", url="mqtt://b", topic="so/{district}/{grid}").topic_of(
+        ...     {"unit": {"district": "Lucheng", "grid": None}})
+        'so/Lucheng/none'
+        """
+        unit = event.get("unit") or {}
+        values = {k: event.get(k) for k in TOPIC_FIELDS[:4]} | {k: unit.get(k) for k in TOPIC_FIELDS[4:]}
+        return self.topic.format(**{k: re.sub(r"[/#+\0]", "_", str(v)) if v else "none"
+                                    for k, v in values.items()})
 
 
 class WebhookSinkSettings(DeliverySettings):

@@ -60,7 +60,8 @@ class MqttSink:
         """Publish ``body`` and wait for the broker's acknowledgement (QoS 0: until it is sent)."""
         client = self._connect()
         self._add_camera(client, camera_id)
-        info = client.publish(self.settings.topic, body, qos=self.settings.qos)
+        topic = self.settings.topic_of(json.loads(body)) if "{" in self.settings.topic else self.settings.topic
+        info = client.publish(topic, body, qos=self.settings.qos)
         self._wait(info, f"event {event_id}")
         if self.settings.status_topics:
             self._track(client, body)
