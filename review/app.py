@@ -11,6 +11,7 @@ Example:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from urllib.parse import quote
 
@@ -19,6 +20,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException
 
+from events.outbox import SinkRoute
 from review import routes_admin, routes_auth, routes_cases, routes_plates
 from review.cases import FilterError
 from review.db import Database
@@ -34,11 +36,11 @@ CSP = ("default-src 'self'; img-src 'self' data: blob:; style-src 'self'; script
 
 
 def create_app(store: str | Path, zone_file: ZoneFile | None = None, secure_cookies: bool = False,
-               plate_rules: PlateRules | None = None) -> FastAPI:
+               plate_rules: PlateRules | None = None, dispatch: Sequence[SinkRoute] = ()) -> FastAPI:
     """The app over the event store ``store`` (its SQLite file or a ``postgresql://`` URL); ``zone_file`` (the
     config YAML) enables the zone editor, ``plate_rules`` (the plate grammar and the ladder) plate corrections and
-    offences counted with them."""
-    services = Services(Database(store), zone_file, secure_cookies)
+    offences counted with them, ``dispatch`` the sinks a confirmed alarm goes to."""
+    services = Services(Database(store), zone_file, secure_cookies, dispatch=dispatch)
     app = FastAPI(title="streetorder review", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.services = services
     app.state.plates = Plates(services.db, plate_rules)

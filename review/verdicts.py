@@ -6,13 +6,20 @@ the verdict it replaced. An event's *status* takes all its reviewers' verdicts t
 - ``confirmed`` / ``rejected``: every confirm-or-reject verdict agrees (an ``unsure`` beside them does not count);
 - ``disputed``: some reviewers confirmed and others rejected;
 - ``unsure``: nobody has decided yet, but someone looked.
+
+A warn or escalate that becomes ``confirmed`` is dispatched: one outbox row per ``dispatch`` sink that takes it
+(``sinks[].when: confirmed``), in the verdict's transaction.
 """
 
 from __future__ import annotations
 
+import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from contracts.errors import UserError
+from events.outbox import SinkRoute, enqueue
+from events.store import EVENT_COLUMNS, event_from_row
 from review.accounts import User
 from review.db import Database, iso, lock_case, utc_now
 
@@ -93,8 +100,9 @@ class Verdicts:
         review.verdicts.VerdictError: no event 'cam-01/walk/7/warn' in the store; reload the queue
     """
 
-    def __init__(self, db: Database):
+    def __init__(self, db: Database, dispatch: Sequence[SinkRoute] = ()):
         self.db = db
+        self.dispatch = list(dispatch)  # sinks that take confirmed alarms (``sinks[].when: confirmed``)
 
     def record(self, event_id: str, user: User, verdict: str, reason: str | None = None, note: str | None = None,
                ip: str | None = None) -> bool:
@@ -124,7 +132,23 @@ class Verdicts:
             status, shared_reason = consolidate([tuple(p) for p in pairs])
             tx.execute("UPDATE review_cases SET status = ?, reason = ?, reviewers = ? WHERE event_id = ?",
                          (status, shared_reason, len(pairs), event_id))
+            if status == "confirmed" and self.dispatch:
+                self._dispatch(tx, event_id, now)
         return True
+
+    def _dispatch(self, tx, event_id: str, now: str) -> None:
+        """A confirmed alarm goes to the dispatch sinks through the outbox, in the verdict's transaction: once per
+        sink (a later change of mind sends nothing more; the audit trail keeps it)."""
+        event = event_from_row(tx.execute(f"SELECT {', '.join(EVENT_COLUMNS)} FROM events WHERE event_id = ?",
+                                          (event_id,)).fetchone())
+        if event.type not in ("warn", "escalate"):
+            return
+        reviewers = [r[0] for r in tx.execute("SELECT u.name FROM review_verdicts v JOIN review_users u USING "
+                                              "(user_id) WHERE v.event_id = ? AND v.verdict = 'confirm' "
+                                              "ORDER BY v.decided_at", (event_id,))]
+        body = {**event.to_json(), "case": {"status": "confirmed", "confirmed_at": now, "reviewers": reviewers}}
+        names = [sink.name for sink in self.dispatch if sink.accepts(body)]
+        enqueue(tx, event.camera_id, event_id, json.dumps(body, ensure_ascii=False), names)
 
     def of_event(self, event_id: str) -> list[Verdict]:
         rows = self.db.execute(

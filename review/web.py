@@ -6,6 +6,7 @@ to the login form or shown a short refusal, an API call (``/api/...``, ``/eviden
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
@@ -17,6 +18,7 @@ from fastapi.templating import Jinja2Templates
 
 from contracts.names import RULES
 from events.drawing import format_dwell
+from events.outbox import SinkRoute
 from review.accounts import Accounts, Session
 from review.cases import STATUS_CHOICES, TYPE_CHOICES, Cases
 from review.db import Database
@@ -47,11 +49,12 @@ class Services:
     zone_file: ZoneFile | None = None
     secure_cookies: bool = False
     pictures: dict[str, CameraPicture] = field(default_factory=dict)  # the zone editor's frames, read once
+    dispatch: Sequence[SinkRoute] = ()  # the sinks confirmed alarms go to (``sinks[].when: confirmed``)
 
     def __post_init__(self):
         self.accounts = Accounts(self.db)
         self.cases = Cases(self.db)
-        self.verdicts = Verdicts(self.db)
+        self.verdicts = Verdicts(self.db, self.dispatch)
         self.stats = Stats(self.db)
 
 

@@ -71,7 +71,8 @@ def serve_app(args: argparse.Namespace, console: Console) -> int:
 
     def app_with_zone_editor():
         zone_file = ZoneFile(args.config, PipelineConfigRules()) if args.config else None
-        return create_app(args.db, zone_file, args.secure_cookies, plate_rules(args.config))
+        return create_app(args.db, zone_file, args.secure_cookies, plate_rules(args.config),
+                          dispatch_sinks(args.config))
 
     app = _refusing(console, app_with_zone_editor)
     if app is None:
@@ -89,6 +90,12 @@ def serve_app(args: argparse.Namespace, console: Console) -> int:
     uvicorn.run(app, host=args.host, port=args.port, proxy_headers=bool(args.proxy),
                 forwarded_allow_ips=args.proxy or "", server_header=False, log_level="info")
     return 0
+
+
+def dispatch_sinks(config_path: Path | None) -> list:
+    """The config's sinks that take confirmed alarms (``when: confirmed``); none without a config."""
+    from zones.config import load_config
+    return [sink for sink in load_config(config_path).sinks if sink.when == "confirmed"] if config_path else []
 
 
 def plate_rules(config_path: Path | None) -> PlateRules:

@@ -58,3 +58,12 @@ def test_each_sink_gets_the_events_it_takes(store_target, tmp_path: Path):
 def test_a_bad_route_is_one_sentence(tmp_path, sink, words):
     with pytest.raises(ConfigError, match=words):
         config_from_text(f"cameras: [{{id: c, source: v.mp4}}]\nsinks: [{sink}]", tmp_path / "c.yaml")
+
+
+def test_a_dispatch_sink_gets_nothing_when_events_are_recorded(tmp_path: Path):
+    config = config_from_text(SINKS + '  - {type: webhook, name: officers, url: "https://o.internal/x", secret: s, '
+                                      'when: confirmed}\n', tmp_path / "c.yaml")
+    store = EventStore(tmp_path / "events.db", sinks=config.sinks)
+    assert store.add(event(1, "warn", "sidewalk_parking", None))
+    assert Outbox(store.db).due("officers") == [] and len(Outbox(store.db).due("platform")) == 1
+    store.close()

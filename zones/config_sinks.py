@@ -42,6 +42,11 @@ class DeliverySettings(StrictModel):
     max_retry_after: Seconds = Field(300.0, gt=0, description="The longest wait between two retries.")
     timeout: Seconds = Field(10.0, gt=0, le=300, description="How long one delivery may take before it counts "
                                                              "as failed.")
+    when: Literal["recorded", "confirmed"] = Field(
+        "recorded", description="recorded: each event as it is stored; confirmed: each warn or escalate once the "
+                                "reviewers confirm it (the dispatch to a unit's officers; written by the reviewers' "
+                                "app, delivered by the senders of `run` or `streetorder sinks send`), its JSON "
+                                "with a case: {status, confirmed_at, reviewers}.")
     events: list[EventType] | None = Field(None, description="Only events of these types (warn, escalate, "
                                                               "clear); unset: all. A notify sink (a loudspeaker, "
                                                               "an SMS gateway) takes [warn].")
