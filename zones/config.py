@@ -26,10 +26,9 @@ from pydantic import (
     model_validator,
 )
 
-from contracts.errors import UserError
 from contracts.names import ID_PATTERN, ZONE_TYPES, CameraKind, ZoneType
 from zones.config_enforcement import EnforcementSettings, PlateSettings
-from zones.config_errors import MAX_DOCUMENT_CHARS, DocumentRefused, YamlLines, describe
+from zones.config_errors import MAX_DOCUMENT_CHARS, ConfigError, DocumentRefused, YamlLines, describe, expand_env
 from zones.config_geo import (
     MountSettings,
     PatrolSettings,
@@ -42,11 +41,6 @@ from zones.config_sections import DetectSettings, LiveSettings, RestingSettings,
 from zones.config_sinks import SinkSettings, name_sinks
 from zones.schedule import DAYS, ActiveWindow, Schedule, Seconds, SignedSeconds
 from zones.units import Unit
-
-
-class ConfigError(UserError, ValueError):
-    """A config problem, worded for the person who wrote the file."""
-
 
 PixelCount = Annotated[int, Field(gt=0, le=65_536)]  # a side of a video frame
 
@@ -366,7 +360,7 @@ def parse_config(raw: Any, path: Path | None = None, lines: YamlLines | None = N
     lines = lines or YamlLines.none()
     if not isinstance(raw, dict):
         raise ConfigError(f"{name}: expected a mapping with a 'cameras:' list at the top level")
-    raw = _expand_env(raw, name, lines)
+    raw = expand_env(raw, name, lines)
     try:
         config = Config.model_validate(raw)
     except ValidationError as exc:
@@ -404,23 +398,3 @@ def resolve_source(source: str | int, base: Path) -> str | int:
 
 def is_file_source(source: str | int) -> bool:
     return isinstance(source, str) and "://" not in source
-
-
-_ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
-
-
-def _expand_env(value: Any, name: str, lines: YamlLines, loc: tuple = ()) -> Any:
-    """Replace ``${VAR}`` in strings, so passwords can stay out of the file."""
-    if isinstance(value, dict):
-        return {k: _expand_env(v, name, lines, (*loc, k)) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_expand_env(v, name, lines, (*loc, i)) for i, v in enumerate(value)]
-    if isinstance(value, str):
-        def lookup(match: re.Match) -> str:
-            if match[1] not in os.environ:
-                raise ConfigError(f"{name}: environment variable {match[1]} is used but not set; export it first"
-                                  f"{lines.suffix(loc)}")
-            return os.environ[match[1]]
-
-        return _ENV.sub(lookup, value)
-    return value

@@ -8,10 +8,19 @@ down the same tree.
 
 from __future__ import annotations
 
+import os
+import re
 from typing import Any
 
 import yaml
 from pydantic import ValidationError
+
+from contracts.errors import UserError
+
+
+class ConfigError(UserError, ValueError):
+    """A config problem, worded for the person who wrote the file."""
+
 
 REFERENCE_HINT = "see docs/CONFIG.md or run `streetorder docs`"
 # Bounds of a YAML document that can be a config: an alias bomb or a 10^6-corner polygon is refused before any of
@@ -246,3 +255,23 @@ def _location(loc: tuple, raw: dict) -> tuple[list[str], str]:
         node = node.get(key) if isinstance(node, dict) else None
         i += 1
     return where, field
+
+
+_ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+def expand_env(value: Any, name: str, lines: YamlLines, loc: tuple = ()) -> Any:
+    """Replace ``${VAR}`` in strings, so passwords can stay out of the file."""
+    if isinstance(value, dict):
+        return {k: expand_env(v, name, lines, (*loc, k)) for k, v in value.items()}
+    if isinstance(value, list):
+        return [expand_env(v, name, lines, (*loc, i)) for i, v in enumerate(value)]
+    if isinstance(value, str):
+        def lookup(match: re.Match) -> str:
+            if match[1] not in os.environ:
+                raise ConfigError(f"{name}: environment variable {match[1]} is used but not set; export it first"
+                                  f"{lines.suffix(loc)}")
+            return os.environ[match[1]]
+
+        return _ENV.sub(lookup, value)
+    return value
