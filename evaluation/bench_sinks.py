@@ -108,13 +108,15 @@ def rows(results: list[dict]) -> tuple[list[str], list[list[str]]]:
                      ", ".join(f"{x:.0f}" for x in r["rates"])] for r in results]
 
 
-def mosquitto(binary: str, folder: Path) -> tuple[subprocess.Popen, int]:
-    """A mosquitto on 127.0.0.1 (anonymous, no persistence) and its port."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+def mosquitto(binary: str, folder: Path, port: int | None = None) -> tuple[subprocess.Popen, int]:
+    """A mosquitto on 127.0.0.1 (anonymous, no persistence; a free port unless ``port``) and its port."""
+    if port is None:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
     conf = folder / "mosquitto.conf"
-    conf.write_text(f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n")
+    conf.write_text(f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n"
+                    "max_queued_messages 100000\n")
     process = subprocess.Popen([binary, "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:

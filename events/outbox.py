@@ -38,9 +38,11 @@ CREATE INDEX IF NOT EXISTS outbox_by_state ON outbox (sink, state, camera_id, ou
 
 
 class SinkRoute(Protocol):
-    """A sink that takes only some events (``sinks[]`` of the config: its ``events``, ``rules``, ``units``)."""
+    """A sink that takes only some events (``sinks[]`` of the config: its ``events``, ``rules``, ``units``) at
+    one moment (``when``: ``recorded`` by the store, or ``confirmed`` by the reviewers)."""
 
     name: str
+    when: str
 
     def accepts(self, event: dict) -> bool: ...
 

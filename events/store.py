@@ -157,7 +157,7 @@ class EventStore:
             if new and self.sinks:
                 body = event.to_json()
                 names = [s if isinstance(s, str) else s.name for s in self.sinks
-                         if isinstance(s, str) or (getattr(s, "when", "recorded") == "recorded" and s.accepts(body))]
+                         if isinstance(s, str) or (s.when == "recorded" and s.accepts(body))]
                 enqueue(tx, event.camera_id, event.event_id, json.dumps(body, ensure_ascii=False), names)
         return new
 

@@ -13,7 +13,6 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from pydantic import BaseModel, Field
 
 from contracts.names import ZONE_TYPES
-from events.outbox import Outbox
 from review.evidence import EvidenceRefused, read_evidence
 from review.export import DatasetExport, export_counts
 from review.stats import PrecisionRow
@@ -164,14 +163,14 @@ def _latest_snapshot(request: Request, camera_id: str) -> bytes | None:
 
 @router.get("/admin/sinks", response_class=HTMLResponse)
 def sinks_page(request: Request) -> Response:
-    outbox = Outbox(services(request).db)
+    outbox = services(request).outbox
     return render(request, "sinks.html", counts=outbox.counts(), dead=outbox.dead(limit=100),
                   ages={sink: outbox.oldest_pending_age(sink) for sink in outbox.counts()})
 
 
 @router.get("/api/admin/sinks")
 def sinks_json(request: Request) -> dict[str, Any]:
-    outbox = Outbox(services(request).db)
+    outbox = services(request).outbox
     return {"sinks": {sink: {**counts, "oldest_pending_s": outbox.oldest_pending_age(sink)}
                       for sink, counts in outbox.counts().items()}, "dead": outbox.dead(limit=100)}
 
@@ -181,7 +180,7 @@ def retry_dead_rows(request: Request, session: CsrfForm, sink: str = Form("", ma
     """Dead outbox rows (of one sink, or all) become pending again: the senders of `run`, `process` or
     `streetorder sinks send` deliver them."""
     app = services(request)
-    retried = Outbox(app.db).retry_dead(sink or None)
+    retried = app.outbox.retry_dead(sink or None)
     app.verdicts.log(session.user, "retry_dead", f"{retried} dead event(s) of {sink or 'every sink'} made pending",
                      client_ip(request))
     return RedirectResponse("/admin/sinks", status_code=303)

@@ -18,7 +18,7 @@ from fastapi.templating import Jinja2Templates
 
 from contracts.names import RULES
 from events.drawing import format_dwell
-from events.outbox import SinkRoute
+from events.outbox import Outbox, SinkRoute
 from review.accounts import Accounts, Session
 from review.cases import STATUS_CHOICES, TYPE_CHOICES, Cases
 from review.db import Database
@@ -56,6 +56,7 @@ class Services:
         self.cases = Cases(self.db)
         self.verdicts = Verdicts(self.db, self.dispatch)
         self.stats = Stats(self.db)
+        self.outbox = Outbox(self.db)  # what the sinks got and are owed (the admin's sinks page)
 
 
 class NotSignedIn(Exception):

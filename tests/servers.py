@@ -12,7 +12,6 @@ import shutil
 import socket
 import subprocess
 import tempfile
-import time
 from pathlib import Path
 
 import pytest
@@ -22,16 +21,6 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-def wait_for_port(port: int, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.05)
-    raise RuntimeError(f"nothing listens on 127.0.0.1:{port} after {timeout:.0f} s")
 
 
 def _postgres_bin() -> Path | None:
@@ -89,23 +78,19 @@ class MosquittoBroker:
     same port."""
 
     def __init__(self, port: int | None = None):
-        if shutil.which("mosquitto") is None and not Path("/usr/sbin/mosquitto").is_file():
+        from evaluation.bench_sinks import mosquitto_binary
+        self.binary = mosquitto_binary()
+        if self.binary is None:
             pytest.skip("mosquitto is not installed (apt-get install mosquitto); the MQTT sink is untested")
-        self.binary = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
-        self.port = port or free_port()
+        self.port = port
         self.folder = Path(tempfile.mkdtemp(prefix="streetorder-mqtt-"))
-        (self.folder / "mosquitto.conf").write_text(
-            f"listener {self.port} 127.0.0.1\nallow_anonymous true\npersistence false\n"
-            f"max_queued_messages 100000\n")
-        if os.geteuid() == 0:
-            shutil.chown(self.folder, "mosquitto" if _has_user("mosquitto") else "root")
         self.process: subprocess.Popen | None = None
         self.start()
 
     def start(self) -> None:
-        self.process = subprocess.Popen([self.binary, "-c", str(self.folder / "mosquitto.conf")],
-                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        wait_for_port(self.port)
+        """Start the broker (again: on the same port)."""
+        from evaluation.bench_sinks import mosquitto
+        self.process, self.port = mosquitto(self.binary, self.folder, self.port)
 
     def stop(self) -> None:
         if self.process is not None:
@@ -117,10 +102,3 @@ class MosquittoBroker:
         self.stop()
         shutil.rmtree(self.folder, ignore_errors=True)
 
-
-def _has_user(name: str) -> bool:
-    try:
-        pwd.getpwnam(name)
-    except KeyError:
-        return False
-    return True
