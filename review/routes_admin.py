@@ -15,6 +15,7 @@ from pydantic import BaseModel, Field
 from contracts.names import ZONE_TYPES
 from review.evidence import EvidenceRefused, read_evidence
 from review.export import DatasetExport, export_counts
+from review.routes_plates import plates
 from review.stats import PrecisionRow
 from review.web import Admin, CsrfForm, CsrfHeader, admin, client_ip, render, services
 from review.zone_editor import CameraPicture, ZoneEdit, ZoneEditError, ZoneFile
@@ -48,11 +49,15 @@ def precision_json(request: Request) -> dict[str, Any]:
 
 
 @router.get("/admin/audit", response_class=HTMLResponse)
-def audit_page(request: Request, user: str = "", event: str = "", before: str = "") -> Response:
+def audit_page(request: Request, session: Admin, user: str = "", event: str = "", plate: str = "",
+               before: str = "") -> Response:
+    """The audit trail, filtered by user, event and plate (``plate`` is hashed as the trail's plate tokens are;
+    looking a plate up is audited too)."""
+    terms = plates(request).audit_terms(plate, session.user, client_ip(request)) if plate.strip() else ()
     lines = services(request).verdicts.audit(event_id=event or None, user_name=user or None,
-                                             before=_audit_id(before))
-    return render(request, "audit.html", lines=lines, user_filter=user, event_filter=event,
-                  older=lines[-1].audit_id if len(lines) == 100 else None)
+                                             before=_audit_id(before), detail_has=terms)
+    return render(request, "audit.html", lines=lines, user_filter=user, event_filter=event, plate_filter=plate,
+                  plate_token=terms[0] if terms else None, older=lines[-1].audit_id if len(lines) == 100 else None)
 
 
 @router.get("/admin/export", response_class=HTMLResponse)

@@ -5,18 +5,22 @@ from __future__ import annotations
 from typing import Annotated, Any
 from urllib.parse import parse_qsl, quote
 
-from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field
 
+from events.record import Event
+from review.accounts import Session
 from review.cases import Case, QueueFilter
 from review.evidence import EvidenceRefused, read_evidence
 from review.patrol import event_position, evidence_url, patrol_view
+from review.plates import PlateRead
 from review.routes_plates import plates
 from review.verdicts import MAX_NOTE
 from review.web import CsrfForm, CsrfHeader, SignedIn, client_ip, render, services, signed_in
 
 router = APIRouter(dependencies=[Depends(signed_in)])
+ShowPlates = Annotated[bool, Query(alias="plates")]  # ?plates=1: the API shows plates, and the audit says so
 
 
 class VerdictIn(BaseModel):
@@ -79,18 +83,20 @@ def post_verdict(request: Request, session: CsrfForm, event_id: Annotated[str, F
 
 
 @router.get("/api/events")
-def api_queue(request: Request, session: SignedIn, page: int = 1) -> dict[str, Any]:
+def api_queue(request: Request, session: SignedIn, page: int = 1, plates_shown: ShowPlates = False) -> dict[str, Any]:
+    """A queue page as JSON; plates masked unless ``?plates=1``, which is audited (docs/REVIEW.md)."""
     chosen = QueueFilter.from_params(request.query_params)
     result = services(request).cases.page(chosen, session.user, page)
     return {"total": result.total, "page": result.page, "pages": result.pages,
-            "events": [_case_json(c) for c in result.cases]}
+            "events": _cases_json(request, session, result.cases, plates_shown)}
 
 
 @router.get("/api/events/{event_id:path}")
-def api_event(request: Request, event_id: str) -> dict[str, Any]:
+def api_event(request: Request, event_id: str, session: SignedIn, plates_shown: ShowPlates = False) -> dict[str, Any]:
     app = services(request)
     case = _case_or_404(request, event_id)
-    return {**_case_json(case),
+    [case_json] = _cases_json(request, session, [case], plates_shown, event_id)
+    return {**case_json,
             "verdicts": [{"user": v.user_name, "verdict": v.verdict, "reason": v.reason, "note": v.note,
                           "decided_at": v.decided_at} for v in app.verdicts.of_event(event_id)]}
 
@@ -136,6 +142,33 @@ def _photos(case: Case, shown: set[str]) -> list[tuple[str, str]]:
             for key, caption in order if evidence.get(key) and evidence[key] not in shown]
 
 
-def _case_json(case: Case) -> dict[str, Any]:
-    return {"seq": case.seq, "event": case.event.to_json(), "recorded_at": case.recorded_at,
-            "status": case.status, "reason": case.reason, "reviewers": case.reviewers}
+def _cases_json(request: Request, session: Session, cases: list[Case], shown: bool,
+                event_id: str | None = None) -> list[dict[str, Any]]:
+    """The cases as JSON, each with its plate (``_plate_json``); plates shown are audited first."""
+    reads = plates(request).reads([case.event for case in cases])
+    if shown:
+        seen = [plate for read in reads.values() if read for plate in (read.plate, read.read)]
+        plates(request).audit_shown(session.user, seen, client_ip(request), event_id)
+    return [{"seq": case.seq, "event": _event_json(case.event, shown), "recorded_at": case.recorded_at,
+             "status": case.status, "reason": case.reason, "reviewers": case.reviewers,
+             "plate": _plate_json(reads[case.event.event_id], shown)} for case in cases]
+
+
+def _event_json(event: Event, shown: bool) -> dict[str, Any]:
+    """The event line; masked, without its plate (null) and plate crop."""
+    line = event.to_json()
+    if not shown:
+        line["plate"] = None
+        line["evidence"] = {key: path for key, path in line["evidence"].items() if key != "plate_crop"}
+    return line
+
+
+def _plate_json(read: PlateRead | None, shown: bool) -> dict[str, Any] | None:
+    """The plate as reviewers see it (a correction applied, offences counted now); masked, no text or crop."""
+    if read is None:
+        return None
+    return {"masked": not shown, "known": read.plate is not None,
+            "plate": read.plate if shown else None, "read": read.read if shown else None, "score": read.score,
+            "offence": read.offence, "action": read.action, "corrected": read.corrected,
+            "corrected_by": read.corrected_by, "corrected_at": read.corrected_at,
+            "crop_url": read.crop_url if shown else None}

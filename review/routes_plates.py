@@ -60,10 +60,12 @@ def search_page(request: Request, session: SignedIn, q: str | None = None) -> Re
 
 
 @router.get("/plates/{plate}", response_class=HTMLResponse)
-def plate_page(request: Request, plate: str) -> Response:
-    """A plate's history across cameras: events, verdicts and offence numbers as counted now."""
+def plate_page(request: Request, session: SignedIn, plate: str) -> Response:
+    """A plate's history across cameras: events, verdicts and offence numbers as counted now; a look-up by plate,
+    so it is audited (by token) like a search."""
     if len(plate) > MAX_PLATE:
         raise HTTPException(400, f"a plate has at most {MAX_PLATE} characters; check the address")
+    plates(request).audit_shown(session.user, [plate], client_ip(request), action="plate_history")
     history = plates(request).history(plate)
     if not history:
         raise HTTPException(404, f"no event of plate {plate!r} in the store")

@@ -14,6 +14,7 @@ A warn or escalate that becomes ``confirmed`` is dispatched: one outbox row per 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -157,13 +158,18 @@ class Verdicts:
         return [Verdict(*r) for r in rows]
 
     def audit(self, event_id: str | None = None, user_name: str | None = None, before: int | None = None,
-              limit: int = 100) -> list[AuditLine]:
-        """Audit lines, newest first; ``before`` (an ``audit_id``) pages back through the trail."""
+              limit: int = 100, detail_has: Sequence[str] = ()) -> list[AuditLine]:
+        """Audit lines, newest first; ``before`` (an ``audit_id``) pages back through the trail; ``detail_has``:
+        only lines whose detail contains one of these texts."""
         clauses, params = ["1 = 1"], []
         for column, value in (("event_id", event_id), ("user_name", user_name)):
             if value:
                 clauses.append(f"{column} = ?")
                 params.append(value)
+        if any(detail_has):
+            texts = [text for text in detail_has if text]
+            clauses.append("(" + " OR ".join("detail LIKE ? ESCAPE '\\'" for _ in texts) + ")")
+            params += ["%" + re.sub(r"([\\%_])", r"\\\1", text) + "%" for text in texts]
         if before is not None:
             clauses.append("audit_id < ?")
             params.append(before)

@@ -99,8 +99,9 @@ def dispatch_sinks(config_path: Path | None) -> list:
 
 
 def plate_rules(config_path: Path | None) -> PlateRules:
-    """The plate grammar (``plates.pattern``, else China's) and the ladder (``enforcement:``) of the config, or the
-    defaults without one: what the review app validates corrections and counts offences with."""
+    """The plate grammar (``plates.pattern``, else China's; each camera's own where its ``plates:`` sets one) and
+    the ladder (``enforcement:``) of the config, or the defaults without one: what the review app validates
+    corrections and counts offences with."""
     from plates.grammar import grammar_for
     from zones.config import load_config
     from zones.config_enforcement import EXEMPT_ACTION, EnforcementSettings
@@ -111,7 +112,10 @@ def plate_rules(config_path: Path | None) -> PlateRules:
     def action(plate: str, offence: int, day) -> str:
         return EXEMPT_ACTION if enforcement.is_exempt(plate, day) else enforcement.action(offence)
 
-    return PlateRules(grammar_for(config.plates.pattern if config else None).normalise, enforcement.lookback, action)
+    pattern = config.plates.pattern if config else None
+    cameras = {camera.id: grammar_for(camera.plates.pattern).normalise for camera in config.cameras
+               if camera.plates.pattern != pattern} if config else {}
+    return PlateRules(grammar_for(pattern).normalise, enforcement.lookback, action, cameras)
 
 
 def add_user(args: argparse.Namespace, console: Console) -> int:

@@ -38,7 +38,9 @@ class PlateSettings(StrictModel):
                                                             "clpdet+rapidrec, agentclpr or rapidocr.")
     pattern: str | None = Field(None, description="A regular expression over the plate's upper-case characters "
                                                   "without separators, for other countries' plates (e.g. "
-                                                  "'[A-Z]{2}[0-9]{2}[A-Z]{3}'). Unset: mainland China's grammar.")
+                                                  "'[A-Z]{2}[0-9]{2}[A-Z]{3}'). Unset: mainland China's grammar. "
+                                                  "The review app checks a reviewer's correction of a plate "
+                                                  "against the pattern of the event's camera.")
     min_score: float = Field(MIN_SCORE, ge=0, le=1, description="A read below this confidence does not vote "
                                                                 "(its weakest character's, 0-1).")
     every: Seconds = Field(2.0, gt=0, description="Time between two reads of the same vehicle while its dwell "

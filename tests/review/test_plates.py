@@ -7,6 +7,8 @@ The store is the review test site (tests/review/site.py) plus warns of read plat
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import re
 from datetime import UTC, datetime, timedelta
 
@@ -58,6 +60,14 @@ def plate_warn(camera: str, zone: str, obj: str, days_ago: float, plate: str) ->
 def app(site):
     """The site's app with the plate grammar and ladder ``streetorder review serve`` composes, over a store
     holding the plate warns."""
+    add_plate_warns(site)
+    app = create_app(site.db_path, plate_rules=plate_rules(site.config_path))
+    yield app
+    app.state.services.db.close()
+
+
+def add_plate_warns(site) -> None:
+    """The warns of ``PLATE_WARNS``, graded by the pipeline's ladder, and the misread's plate crop."""
     store = EventStore(site.db_path)
     ladder = Ladder(EnforcementSettings(), store)
     for warn in PLATE_WARNS:
@@ -66,9 +76,14 @@ def app(site):
     crop = np.full((24, 80, 3), (160, 60, 20), np.uint8)  # a blue plate's size and colour
     (site.out / CROP).parent.mkdir(parents=True, exist_ok=True)
     (site.out / CROP).write_bytes(cv2.imencode(".jpg", crop)[1].tobytes())
-    app = create_app(site.db_path, plate_rules=plate_rules(site.config_path))
-    yield app
-    app.state.services.db.close()
+
+
+def token(site, plate: str) -> str:
+    """The audit's token of ``plate``, computed here from the store's key as an auditor would: HMAC-SHA256 of the
+    plate without separators, upper case."""
+    key = site.database().execute("SELECT value FROM review_meta WHERE key = 'audit_plate_key'").fetchone()[0]
+    compact = re.sub(r"[\s·]", "", plate).upper()
+    return "plate#" + hmac.new(bytes.fromhex(key), compact.encode(), hashlib.sha256).hexdigest()[:16]
 
 
 def correct(client, obj: str, plate: str, token: str | None = "page"):
@@ -114,7 +129,7 @@ def test_a_reviewer_corrects_a_misread_and_the_plate_is_re_counted(as_user, site
                                      (warn_id("24"),)).fetchone()[0]
     assert stored == MISREAD  # the event row is the camera's evidence, unchanged
     [(who, event, detail, _at)] = audit(site, "plate_correction")
-    assert (who, event, detail) == ("rita", warn_id("24"), f"{MISREAD} -> {PLATE}")
+    assert (who, event, detail) == ("rita", warn_id("24"), f"{token(site, MISREAD)} -> {token(site, PLATE)}")
 
 
 def test_the_ladder_counts_the_corrected_plate(as_user, site):
@@ -213,7 +228,8 @@ def test_every_plate_search_is_audited_with_who_and_when(as_user, site):
     assert "No plate contains" in rob.get("/plates", params={"q": "ZZZ"}).text
     assert rob.get("/plates").status_code == 200  # the form alone is no search
     lines = audit(site, "plate_search")
-    assert [(who, detail) for who, _e, detail, _at in lines] == [("rob", "mc 139"), ("rob", "ZZZ")]
+    assert [(who, detail) for who, _e, detail, _at in lines] == [
+        ("rob", f"{token(site, 'MC139')}; found 1: {token(site, PLATE)}"), ("rob", f"{token(site, 'ZZZ')}; found 0")]
     assert all(abs(datetime.fromisoformat(at) - datetime.now(UTC)) < timedelta(minutes=5) for *_, at in lines)
 
 
@@ -227,7 +243,8 @@ def test_a_hostile_search_finds_nothing(as_user, site, query):
 def test_an_overlong_search_is_refused_and_still_audited(as_user, site):
     response = as_user("rita").get("/plates", params={"q": "x" * 10_000})
     assert response.status_code == 400 and "at most 20 characters" in response.text
-    assert [(who, detail) for who, _e, detail, _at in audit(site, "plate_search")] == [("rita", "x" * 20 + "…")]
+    assert [(who, detail) for who, _e, detail, _at in audit(site, "plate_search")] == [
+        ("rita", f"{token(site, 'x' * 20)}; refused: too long")]
 
 
 def test_without_the_plate_grammar_the_page_shows_the_stored_read_and_corrections_are_refused(site, app):
