@@ -1,6 +1,7 @@
 """One moving camera's recording through the stages (``kind: vehicle`` or ``drone``)::
 
-    source -> Frame -> detector.detect -> GPS pose at the frame's t -> each box's ground contact -> the map (geo)
+    source -> Frame -> detector.detect -> GPS pose at the frame's t (moved sideways to the kerb seen: geo.kerb)
+           -> each box's ground contact -> the map (geo)
            -> MapTracker.update (ids by place) -> PassWatch.update (sightings, spot views) -> ChalkBook -> events
 
 A moving camera cannot watch a spot for minutes, so its dwell rule is digital chalking (``zones.chalk``): the
@@ -26,6 +27,7 @@ from events.record import Event, SightingRecord, event_id
 from events.recorder import EventRecorder
 from geo import GroundProjection, MountError, Pose, VideoTrack, read_track, to_local, to_vehicle, trust_range
 from geo.errors import TrackError
+from geo.kerb import KerbAlign
 from streams.frames import Frame
 from streams.pipeline import StageClock
 from zones.chalk import ChalkChange, ChalkParams, Sighting
@@ -56,6 +58,8 @@ class PatrolPipeline:
         self.tracker = MapTracker(link_radius=camera.patrol.match_radius)
         frame = self.track.track.frame
         self.zones = GeoZones(camera.zones, frame, config.rules)
+        kerbs = [self.zones.outlines[z] for z in self.zones.of_type("sidewalk")] if camera.patrol.align_to_kerb else []
+        self.kerb = KerbAlign(self.view, kerbs, self.trust) if kerbs else None
         params = ChalkParams(match_radius=camera.patrol.match_radius, forget_after=camera.patrol.forget_after)
         self.book = marks.load(camera.id, params, {z.id: z.dwell.warn_after for z in camera.zones})
         self.book.forget_older_than(self.clock(0.0))
@@ -68,6 +72,9 @@ class PatrolPipeline:
     def step(self, frame: Frame, detections: Detections, seconds: dict[str, float] | None = None) -> list[Event]:
         clock = StageClock(seconds)
         pose = self.track.pose_at(frame.t)
+        if pose is not None and self.kerb is not None:
+            pose = self.kerb.correct(pose, frame.image, detections.xyxy)
+        clock.lap("view")
         placements = self._place(detections, pose, frame.image) if pose is not None else []
         placements = self.tracker.update(placements, frame.t)
         clock.lap("track")

@@ -131,3 +131,7 @@ class PatrolSettings(StrictModel):
                                                           "sighting, and a spot in view to count as seen.")
     forget_after: Seconds = Field(7 * 86400.0, gt=0, description="A chalk mark not seen again this long is "
                                                                  "forgotten.")
+    align_to_kerb: bool = Field(False, description="Correct the GPS sideways from the kerb seen in the frames "
+                                                   "(geo.kerb): the edge of each sidewalk zone nearest the vehicle "
+                                                   "must be a visible kerb line. Fixes most of a phone GPS's 3-5 m "
+                                                   "across the street, none along it. Side-facing mounts only.")
