@@ -5,6 +5,12 @@ zones nobody touched stay as written; the result must pass ``zones.config.parse_
 one-sentence errors) and fit the camera's frame before it replaces the file, atomically. The loader and the frame
 reader come from outside (``ConfigRules``, composed by ``streetorder review serve``): review/ works from the store
 alone and knows nothing of sources or zone geometry.
+
+The zones are drawn on the camera's reference view (``reference:``, docs/CAMERA_MOVES.md) when it has one, else on
+the first frame of its video file; a save of changed zones over that first frame also writes the frame as the
+camera's reference (``REFERENCE_FOLDER``/<camera>.jpg beside the config) and sets the key, so the pipeline's view
+check takes the view the zones were drawn on. A newest evidence photo (live cameras) has outlines drawn on it and is
+never written as a reference.
 """
 
 from __future__ import annotations
@@ -29,6 +35,7 @@ from ruamel.yaml.util import load_yaml_guess_indent
 from contracts.errors import UserError
 
 EDITED_KEYS = ("type", "polygon", "warn_after")
+REFERENCE_FOLDER = "cameras"  # where a save writes a camera's reference view, relative to the config file
 
 
 class ZoneEditError(UserError, ValueError):
@@ -126,8 +133,15 @@ class ZoneFile:
                                 "give each zone of a camera its own id")
         yml, document, camera = self._load_document(camera_id)
         result = _apply(camera, edits)
+        reference = self._new_reference(camera, camera_id) if any(result) else None
         text = _dump(yml, document)
-        self._validate(text, camera_id, frame_size)
+        restore = _write_reference(*reference) if reference else None
+        try:
+            self._validate(text, camera_id, frame_size)
+        except ZoneEditError:
+            if restore:
+                restore()
+            raise
         _replace_file(self.path, text)
         return SaveResult(self.version(), *result)
 
@@ -135,6 +149,12 @@ class ZoneFile:
         """A clean frame of a file source, else the camera's newest evidence snapshot (zones drawn as they were)."""
         if camera_id not in self.camera_ids():
             return None
+        reference = self._reference_path(camera_id)
+        if reference is not None and reference.is_file():
+            image = cv2.imread(str(reference), cv2.IMREAD_COLOR)
+            if image is not None:
+                return CameraPicture(reference.read_bytes(), image.shape[1], image.shape[0],
+                                     f"the camera's reference view ({reference.name}: its zones are drawn on it)")
         frame = self.rules.first_frame(self.path, camera_id)
         if frame is not None:
             ok, data = cv2.imencode(".jpg", frame, [cv2.IMWRITE_JPEG_QUALITY, 90])
@@ -149,6 +169,27 @@ class ZoneFile:
             return None
         return CameraPicture(data, image.shape[1], image.shape[0],
                              "newest evidence photo (its drawn outlines are the zones as they were then)")
+
+    def _reference_path(self, camera_id: str) -> Path | None:
+        """The camera's ``reference:`` image as written in the file, resolved against the file's folder."""
+        camera = next((c for c in self._raw().get("cameras") or []
+                       if isinstance(c, dict) and str(c.get("id")) == camera_id), None)
+        written = camera.get("reference") if isinstance(camera, dict) else None
+        return None if not isinstance(written, str) else self.path.parent / Path(written).expanduser()
+
+    def _new_reference(self, camera: CommentedMap, camera_id: str) -> tuple[Path, bytes] | None:
+        """A camera without ``reference:`` whose zones were drawn on its video's first frame: that frame as the
+        reference to write (its path and JPEG), the key set in ``camera``. None: nothing to write."""
+        if camera.get("reference") is not None or camera.get("presets"):
+            return None
+        frame = self.rules.first_frame(self.path, camera_id)
+        ok, data = (False, None) if frame is None else cv2.imencode(".jpg", frame, [cv2.IMWRITE_JPEG_QUALITY, 95])
+        if not ok:
+            return None
+        written = f"{REFERENCE_FOLDER}/{camera_id}.jpg"
+        keys = list(camera.keys())
+        camera.insert(keys.index("zones") if "zones" in keys else len(keys), "reference", written)
+        return self.path.parent / written, data.tobytes()
 
     def _raw(self) -> dict:
         """The file as plain data, parsed again only when it changed (the editor reads it on every request)."""
@@ -254,6 +295,23 @@ def _dump(yml: YAML, document: Any) -> str:
     out = io.StringIO()
     yml.dump(document, out)
     return out.getvalue()
+
+
+def _write_reference(path: Path, data: bytes) -> Callable[[], None]:
+    """Write a reference image (atomically); the function returned puts back what was there before."""
+    before = path.read_bytes() if path.is_file() else None
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    with os.fdopen(handle, "wb") as file:
+        file.write(data)
+    os.replace(temporary, path)
+
+    def restore() -> None:
+        if before is None:
+            path.unlink(missing_ok=True)
+        else:
+            path.write_bytes(before)
+    return restore
 
 
 def _replace_file(path: Path, text: str) -> None:

@@ -10,6 +10,7 @@
     streetorder_stream_lag_seconds{camera}         how far decoding is behind the stream's own clock
     streetorder_open_timers{camera}                dwell timers running now
     streetorder_camera_view{camera,state}          1 for the fixed camera's view state (ok, shifted, moved), else 0
+    streetorder_camera_preset{camera,preset}       1 for the PTZ preset the camera shows (none while moved)
     streetorder_events_total{camera,rule,type}     warn / clear / escalate events recorded
     streetorder_inference_seconds{model}           detector latency per frame (histogram)
     streetorder_sink_pending{sink}                 outbox rows still to deliver to the sink
@@ -55,6 +56,7 @@ class CameraCounters:
     open_timers: int = 0
     view: str | None = None  # ok | shifted | moved; None when the camera's view is not checked
     events: dict[tuple[str, str], int] = field(default_factory=dict)  # (rule, type) -> count
+    preset: str | None = None  # the PTZ preset the camera shows; None without presets or while moved
 
 
 class LiveMetrics:
@@ -111,6 +113,11 @@ class _CameraCollector:
             for state in VIEW_STATES:
                 view.add_metric([row.camera_id, state], float(row.view == state))
         yield view
+        preset = GaugeMetricFamily("streetorder_camera_preset", "1 for the PTZ preset the camera shows",
+                                   labels=["camera", "preset"])
+        for row in (r for r in rows if r.preset is not None):
+            preset.add_metric([row.camera_id, row.preset], 1.0)
+        yield preset
         events = CounterMetricFamily("streetorder_events", "Events recorded", labels=["camera", "rule", "type"])
         for row in rows:
             for (rule, kind), count in sorted(row.events.items()):

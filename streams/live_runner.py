@@ -81,7 +81,7 @@ class LiveCamera:
         stats = self.source.stats
         return CameraCounters(self.camera.id, stats.frames_read, self.frames_analysed, self.frames_dropped,
                               stats.reconnects, self.source.status.state == "online", stats.stream_lag,
-                              self.open_timers, self.pipeline.view_state, dict(self.events))
+                              self.open_timers, self.pipeline.view_state, dict(self.events), self.pipeline.preset)
 
     def count_timers(self) -> None:
         timers = self.pipeline.monitor.open_timers()
@@ -100,6 +100,7 @@ class LiveCamera:
             "frames_dropped": self.frames_dropped, "reconnects": stats.reconnects, "damaged": stats.damaged,
             "last_frame_age_s": age, "stream_lag_s": round(stats.stream_lag, 2), "last_t": _round(self.last_t),
             "open_timers": self.open_timers, "warned": self.warned, "view": self.pipeline.view_state,
+            "preset": self.pipeline.preset,
             "events": {f"{rule}/{kind}": n for (rule, kind), n in sorted(self.events.items())},
         }
 

@@ -9,7 +9,8 @@
 
 A fixed camera whose view ``moved`` (docs/CAMERA_MOVES.md) skips the memory and the timers, as a gap in the video
 does: nothing is warned or cleared, absence clocks stop; after ``resting.max_gap`` in that state every object ends
-as after an outage (warned ones are cleared at their last sighting).
+as after an outage (warned ones are cleared at their last sighting). A PTZ camera has one memory and zone monitor
+per preset (``streams.view_stages``): those of the preset it shows see the frames, the others wait the same way.
 
 ``streams.batch`` drives it over recorded files, ``streams.live_runner`` over live cameras.
 """
@@ -23,17 +24,17 @@ import numpy as np
 
 from detector.change import ChangeGate, watched_region
 from detector.detections import Detections
-from detector.resting import RestingMemory, RestingParams
+from detector.resting import RestingMemory
 from detector.tracking import Tracker
 from detector.view import ViewState, reanchor
-from detector.view_watch import ViewWatch
 from events.ladder import Ladder
 from events.record import Event
 from events.recorder import EventRecorder
 from events.video import AnnotatedVideo
 from plates.stage import open_stage
 from streams.frames import Frame
-from zones.config import CameraConfig, Config
+from streams.view_stages import ViewStages, build_stages, view_watch
+from zones.config import CameraConfig, Config, ZoneConfig
 from zones.monitor import ZoneMonitor
 
 log = logging.getLogger(__name__)
@@ -49,25 +50,35 @@ class CameraPipeline:
                  video: AnnotatedVideo | None = None, first_object_id: int = 1):
         self.camera = camera
         self.analysis_fps = camera.analysis_fps
-        self.monitor = ZoneMonitor(config, camera)
+        self.stages = build_stages(config, camera, first_object_id)  # one per PTZ preset, else one
+        self.shown = next(iter(self.stages))  # the key of the stages of the view shown last
         self.tracker = Tracker(self.analysis_fps)
-        rest = config.resting
-        self.memory = RestingMemory(RestingParams(
-            rest_window=rest.rest_window,
-            radius=rest.radius,
-            max_gap=rest.max_gap,
-            forget_after=self.monitor.longest_clear_after,
-        ), first_object_id=first_object_id)
         self.recorder = recorder
         self.video = video
         self.plates = open_stage(camera.plates)  # None: this camera reads no plates
         self.ladder = Ladder(config.enforcement, recorder.store)
-        recorder.evidence.zone_of = self.monitor.zone  # the warn photo shows the zone where it is now
-        self.view = ViewWatch(camera.detect.view_check_every) if camera.detect.view_check else None
-        self._anchor = np.eye(3)  # current frame -> reference view, as the zones and spots were last re-anchored
-        self._steady_t: float | None = None  # the last frame the memory and the timers saw
-        self._ended_while_moved = False
+        recorder.evidence.zone_of = self.zone  # the warn photo shows the zone where it is now
+        self.view = view_watch(camera)
         self._view_was = "ok"
+
+    @property
+    def monitor(self) -> ZoneMonitor:
+        """The zone monitor of the view shown last (of its preset, for a PTZ camera)."""
+        return self.stages[self.shown].monitor
+
+    @property
+    def memory(self) -> RestingMemory:
+        """The resting memory of the view shown last; it holds the camera's highest next object id."""
+        return self.stages[self.shown].memory
+
+    def zone(self, zone_id: str) -> ZoneConfig:
+        """The zone, of whichever preset, as it lies in the current frame."""
+        return next(s.monitor.zone(zone_id) for s in self.stages.values() if zone_id in s.monitor.shapes)
+
+    @property
+    def preset(self) -> str | None:
+        """The PTZ preset the camera shows (None: no presets, or the view moved off every preset)."""
+        return None if self.view is None else self.view.preset
 
     @property
     def view_state(self) -> str | None:
@@ -76,18 +87,19 @@ class CameraPipeline:
 
     def step(self, frame: Frame, detections: Detections, seconds: dict[str, float] | None = None) -> list[Event]:
         clock = StageClock(seconds)
-        moved = self.view is not None and self._follow_view(
+        shown = self.stages[self.shown] if self.view is None else self._follow_view(
             self.view.update(frame.image, detections.xyxy, frame.t), frame.image.shape, frame.t)
         clock.lap("view")
         detections = self.monitor.drop_ignored(detections)
         tracked = self.tracker.update(detections, frame.t)
         clock.lap("track")
-        if moved:
-            changes, active = self._while_moved(frame, tracked), []
-        else:
-            resting = self.memory.update(tracked, frame.t, frame.image)
-            changes, active = self.monitor.update(resting, tracked, frame.t, frame.ts), resting.active
-            self._steady_t, self._ended_while_moved = frame.t, False
+        changes, active = [], []
+        for stages in (s for s in self.stages.values() if s is not shown):
+            changes += self._wait(stages, tracked, frame)
+        if shown is not None:
+            resting = shown.memory.update(tracked, frame.t, frame.image)
+            changes += shown.monitor.update(resting, tracked, frame.t, frame.ts)
+            active, shown.steady_t, shown.ended = resting.active, frame.t, False
         clock.lap("rules")
         if self.plates is not None:
             self.plates.update(self.monitor.open_timers(), frame.image, frame.t)
@@ -97,40 +109,46 @@ class CameraPipeline:
         clock.lap("events")
         return events
 
-    def _follow_view(self, view: ViewState, shape: tuple[int, ...], t: float) -> bool:
-        """Re-anchor the zones and the spots when a matched view shifted (or came back); True if it moved."""
-        if view.state != self._view_was:
-            log.info("camera %s: at %.1fs the view went %s -> %s (corners %.0f px off%s)", self.camera.id, t,
-                     self._view_was, view.state, view.displacement_px, f"; {view.reason}" if view.reason else "")
+    def _follow_view(self, view: ViewState, shape: tuple[int, ...], t: float) -> ViewStages | None:
+        """The stages of the view shown, its zones and spots re-anchored when a matched view shifted (or came
+        back); None when the view moved."""
+        shown = self.view.preset if self.camera.presets else None
+        if view.state != self._view_was or (shown is not None and shown != self.shown):
+            log.info("camera %s: at %.1fs the view went %s -> %s%s (corners %.0f px off%s)", self.camera.id, t,
+                     self._view_was, view.state, f" (preset {shown})" if shown else "", view.displacement_px,
+                     f"; {view.reason}" if view.reason else "")
             self._view_was = view.state
         if view.state == "moved":
-            return True
+            return None
+        if shown != self.shown:
+            self.stages[shown].take_over(self.memory.next_object_id)
+            self.shown = shown
+        stages = self.stages[shown]
         anchor = np.eye(3) if view.state == "ok" else view.homography
-        if view.precheck or _corner_change(anchor, self._anchor, (shape[1], shape[0])) < REANCHOR_PX:
-            return False
-        self.monitor.reanchor(np.linalg.inv(anchor))
-        self.memory.reanchor(np.linalg.inv(anchor) @ self._anchor)
-        self._anchor = anchor
-        return False
+        if view.precheck or _corner_change(anchor, stages.anchor, (shape[1], shape[0])) < REANCHOR_PX:
+            return stages
+        stages.monitor.reanchor(np.linalg.inv(anchor))
+        stages.memory.reanchor(np.linalg.inv(anchor) @ stages.anchor)
+        stages.anchor = anchor
+        return stages
 
-    def _while_moved(self, frame: Frame, tracked: Detections) -> list:
-        """The view moved: the memory and the timers wait, as for a gap in the video; once the view has been off
-        longer than ``max_gap`` every object ends, as after an outage."""
-        if self._ended_while_moved or self._steady_t is None \
-                or frame.t - self._steady_t <= self.memory.params.max_gap:
-            return []
-        self._ended_while_moved = True
-        nothing = tracked[np.zeros(len(tracked), dtype=bool)]
-        resting = self.memory.update(nothing, frame.t)
-        log.info("camera %s: view moved for over %gs, %d objects ended", self.camera.id,
-                 self.memory.params.max_gap, len(resting.ended))
-        return self.monitor.update(resting, nothing, frame.t, frame.ts)
+    def _wait(self, stages: ViewStages, tracked: Detections, frame: Frame) -> list:
+        """Stages not shown (the view moved, or the PTZ camera shows another preset) wait as for a gap in the video;
+        once they have waited longer than ``max_gap`` their objects end, as after an outage."""
+        ended_before = stages.ended
+        changes = stages.wait(tracked, frame.t, frame.ts)
+        if stages.ended and not ended_before:
+            key = next(k for k, s in self.stages.items() if s is stages)
+            log.info("camera %s: %s for over %gs, its objects ended", self.camera.id,
+                     "the view moved" if key is None else f"preset {key} not shown", stages.memory.params.max_gap)
+        return changes
 
     def finish(self, frame: Frame | None) -> list[Event]:
         """The source ended: close the timers (no clear for objects still there) and the video."""
         events = []
         if frame is not None:
-            events = self.recorder.record(self.monitor.finish(frame.t), frame.image, frame.t, frame.origin,
+            closing = [c for stages in self.stages.values() for c in stages.monitor.finish(frame.t)]
+            events = self.recorder.record(closing, frame.image, frame.t, frame.origin,
                                           self.plates, self.ladder)
         if self.video is not None:
             self.video.close()

@@ -30,6 +30,7 @@ import numpy as np
 from contracts.errors import UserError
 from events.database import Database
 from events.evidence import Photos
+from streams import view_stages
 from streams.pipeline import CameraPipeline
 
 SCHEMA = """
@@ -145,21 +146,17 @@ class StateStore:
 
 def capture(pipeline: CameraPipeline, origin: datetime) -> CameraState:
     """The state of one camera's stages, ready to save."""
-    memory = pipeline.memory.snapshot()
-    return CameraState(origin, memory["last_t"], memory, pipeline.monitor.snapshot(),
-                       pipeline.recorder.evidence.held())
+    memory, monitor = view_stages.snapshot(pipeline.stages)  # a PTZ camera's per preset
+    return CameraState(origin, memory["last_t"], memory, monitor, pipeline.recorder.evidence.held())
 
 
 def resume(pipeline: CameraPipeline, state: CameraState | None, first_object_id: int = 1) -> None:
     """Take up a saved state in freshly built stages. ``first_object_id`` is a floor for new object ids (one above
     every id already in the event store), so even a lost state file can never make an event id repeat."""
     memory = state.memory if state and state.memory else {"last_t": None, "objects": []}
-    pipeline.memory.restore({**memory, "next_id": max(int(memory.get("next_id", 1)), first_object_id)})
-    if state is None:
-        return
-    if state.monitor:
-        pipeline.monitor.restore(state.monitor)
-    pipeline.recorder.evidence.hold_again(state.held)
+    view_stages.restore(pipeline.stages, memory, state.monitor if state else None, first_object_id)
+    if state is not None:
+        pipeline.recorder.evidence.hold_again(state.held)
 
 
 _META = "CREATE TABLE IF NOT EXISTS store_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);\n"

@@ -37,9 +37,10 @@ LAYERS: dict[str, frozenset[str]] = {  # what each package may import of ours, b
 }
 OURS = frozenset(LAYERS) | {"tests"}
 # streams/ modules that compose the stages (one camera's pipeline, the batch and live drivers, the state kept for
-# restarts, the health surface, decoding ahead of detector workers). Every other module of streams/ is a source.
+# restarts, the health surface, decoding ahead of detector workers, a PTZ camera's stages per preset). Every other
+# module of streams/ is a source.
 STREAM_COMPOSITION = frozenset({"pipeline", "batch", "live_runner", "state", "health", "overlap", "config_rules",
-                                "patrol"})
+                                "patrol", "view_stages"})
 STREAM_SOURCE_LAYER = LEAVES
 
 

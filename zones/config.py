@@ -28,7 +28,7 @@ from pydantic import (
 
 from contracts.names import ID_PATTERN, ZONE_TYPES, CameraKind, ZoneType
 from zones.config_enforcement import EnforcementSettings, PlateSettings
-from zones.config_errors import MAX_DOCUMENT_CHARS, ConfigError, DocumentRefused, YamlLines, describe, expand_env
+from zones.config_errors import ConfigError, DocumentRefused, YamlLines, describe, expand_env, read_config_text
 from zones.config_geo import (
     MountSettings,
     PatrolSettings,
@@ -37,6 +37,7 @@ from zones.config_geo import (
     check_geo_polygon,
     check_simple_polygon,
 )
+from zones.config_presets import PresetConfig, gather_preset_zones, resolve_references
 from zones.config_sections import DetectSettings, LiveSettings, RestingSettings, RuleSettings
 from zones.config_sinks import SinkSettings, name_sinks
 from zones.schedule import DAYS, ActiveWindow, Schedule, Seconds, SignedSeconds
@@ -153,6 +154,9 @@ class ZoneConfig(DwellSettings):
         return self
 
 
+PresetConfig.model_rebuild(_types_namespace={"ZoneConfig": ZoneConfig})
+
+
 class CameraConfig(DwellSettings):
     """One camera. After loading, ``analysis_fps`` and ``detect`` hold the camera's effective settings (the
     global ones where the camera sets none) and each zone's ``dwell`` its effective timer settings."""
@@ -195,7 +199,13 @@ class CameraConfig(DwellSettings):
     detect: DetectSettings | None = Field(None, description="Detector settings of this camera; each key it sets "
                                                             "overrides the global detect: key, the others are "
                                                             "inherited.")
-    zones: list[ZoneConfig] = Field([], description="The camera's zones (see cameras[].zones[]).")
+    zones: list[ZoneConfig] = Field([], description="The camera's zones (see cameras[].zones[]); a camera with "
+                                                    "presets has them under each preset.")
+    reference: str | None = Field(None, description="Fixed cameras: an image of the view the zones are drawn on "
+                                                    "(relative to the YAML file; the zone editor writes it). Unset: "
+                                                    "the first analysed frame.")
+    presets: list[PresetConfig] = Field([], description="PTZ cameras: the views the camera tours, each with its "
+                                                        "reference and zones (see cameras[].presets[]).")
 
     @field_validator("geo")
     @classmethod
@@ -234,6 +244,11 @@ class CameraConfig(DwellSettings):
             if zone.id in seen:
                 raise ValueError(f"zone id {zone.id!r} is used twice; give each zone of a camera its own id")
             seen.add(zone.id)
+        return self
+
+    @model_validator(mode="after")
+    def _presets(self) -> CameraConfig:
+        gather_preset_zones(self)
         return self
 
     def zone(self, zone_id: str) -> ZoneConfig:
@@ -317,26 +332,7 @@ def load_config(path: str | os.PathLike) -> Config:
     """Read and validate a config file; relative file sources are resolved against the file's folder.
     Error sentences carry the YAML line they are about."""
     path = Path(path)
-    return config_from_text(_read_config_text(path), path)
-
-
-def _read_config_text(path: Path) -> str:
-    """The file's text, or a ``ConfigError`` saying why it cannot be read as a config."""
-    try:
-        if path.is_file() and path.stat().st_size > MAX_DOCUMENT_CHARS * 4:  # UTF-8: at most 4 bytes a character
-            raise ConfigError(f"{path}: is {path.stat().st_size / 1e6:.0f} MB, not a config file; check the path "
-                              "given to --config")
-        return path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: no such config file; check the path given to --config") from None
-    except IsADirectoryError:
-        raise ConfigError(f"{path}: is a folder, not a config file; give the path of the YAML file in it") from None
-    except UnicodeDecodeError as exc:
-        raise ConfigError(f"{path}: is not UTF-8 text (byte {exc.start} cannot be read); save it as UTF-8 (a config "
-                          "is a YAML text file)") from None
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot be read ({exc.strerror or exc}); check the path and its permissions"
-                          ) from None
+    return config_from_text(read_config_text(path), path)
 
 
 def config_from_text(text: str, path: Path | None = None) -> Config:
@@ -372,6 +368,8 @@ def parse_config(raw: Any, path: Path | None = None, lines: YamlLines | None = N
         camera.source = resolve_source(camera.source, path.parent if path else Path.cwd())
         if camera.gps is not None:
             camera.gps = str(resolve_source(camera.gps, path.parent if path else Path.cwd()))
+        resolve_references(camera, path.parent if path else Path.cwd(), name,
+                           lambda loc, c=c: lines.suffix(("cameras", c, *loc)))
         for z, zone in enumerate(camera.zones):
             _check_timers(zone.dwell, f"{name}: camera {camera.id!r}, zone {zone.id!r}: ",
                           lines.suffix(("cameras", c, "zones", z)))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+from pathlib import Path
 from typing import Any
 
 import yaml
@@ -239,10 +240,10 @@ def _location(loc: tuple, raw: dict) -> tuple[list[str], str]:
     i = 0
     while i < len(loc):
         key = loc[i]
-        if key in ("cameras", "zones") and i + 1 < len(loc) and isinstance(loc[i + 1], int):
+        if key in ("cameras", "presets", "zones") and i + 1 < len(loc) and isinstance(loc[i + 1], int):
             items = node.get(key) if isinstance(node, dict) else None
             item = items[loc[i + 1]] if isinstance(items, list) and loc[i + 1] < len(items) else None
-            label = "camera" if key == "cameras" else "zone"
+            label = key.removesuffix("s")
             ident = item.get("id") if isinstance(item, dict) else None
             where.append(f"{label} {ident!r}" if ident else f"{label} #{loc[i + 1] + 1}")
             node = item
@@ -255,6 +256,25 @@ def _location(loc: tuple, raw: dict) -> tuple[list[str], str]:
         node = node.get(key) if isinstance(node, dict) else None
         i += 1
     return where, field
+
+
+def read_config_text(path: Path) -> str:
+    """The file's text, or a ``ConfigError`` saying why it cannot be read as a config."""
+    try:
+        if path.is_file() and path.stat().st_size > MAX_DOCUMENT_CHARS * 4:  # UTF-8: at most 4 bytes a character
+            raise ConfigError(f"{path}: is {path.stat().st_size / 1e6:.0f} MB, not a config file; check the path "
+                              "given to --config")
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such config file; check the path given to --config") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{path}: is a folder, not a config file; give the path of the YAML file in it") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: is not UTF-8 text (byte {exc.start} cannot be read); save it as UTF-8 (a config "
+                          "is a YAML text file)") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot be read ({exc.strerror or exc}); check the path and its permissions"
+                          ) from None
 
 
 _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")

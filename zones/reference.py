@@ -32,6 +32,7 @@ from zones.config import (
 from zones.config_enforcement import EnforcementSettings, Permit, PlateSettings
 from zones.config_errors import YamlLines
 from zones.config_geo import MountSettings, PatrolSettings
+from zones.config_presets import PresetConfig
 from zones.schedule import parse_duration
 
 REFERENCE_PATH = Path(__file__).resolve().parent.parent / "docs" / "CONFIG.md"
@@ -73,6 +74,10 @@ SECTIONS: tuple[tuple[str, type[BaseModel], str], ...] = (
                                         "is the GPS course over ground."),
     ("cameras[].zones[]:", ZoneConfig, "One zone of a camera. Its dwell settings (the last rows), unset, come from "
                                        "its camera, then `defaults:`."),
+    ("cameras[].presets[]:", PresetConfig, "One preset of a PTZ camera (docs/CAMERA_MOVES.md): the camera is matched "
+                                           "to the preset whose reference view it shows, and only that preset's "
+                                           "zones watch; the others' timers wait. A camera with presets has no "
+                                           "top-level `zones:` or `reference:`."),
 )
 
 EXAMPLE = """\

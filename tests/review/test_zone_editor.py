@@ -5,9 +5,12 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import cv2
+import numpy as np
 import pytest
 import yaml
 
+from detector.view import ViewCheck, ViewReference
 from review.zone_editor import ZoneEdit, ZoneEditError, ZoneFile
 from streams.config_rules import PipelineConfigRules
 from tests.review.conftest import csrf_of
@@ -138,3 +141,28 @@ def test_the_editor_picture_is_a_clean_video_frame_or_the_newest_snapshot(site, 
     else:
         assert "newest evidence photo" in page
     assert ada.get("/admin/zones/cam-z").status_code == 404
+
+
+def test_a_save_over_the_video_frame_writes_it_as_the_cameras_reference_view(site):
+    if not CLIP.is_file():
+        pytest.skip(f"{CLIP} is absent: cam-a has no video frame to save")
+    zones = ZoneFile(site.config_path, PipelineConfigRules())
+    reference = site.config_path.parent / "cameras" / "cam-a.jpg"
+    before = site.config_path.read_text()
+    crossed = ZoneEdit("walk", "sidewalk", [(540, 140), (640, 200), (640, 140), (540, 200)])
+    with pytest.raises(ZoneEditError):
+        zones.save("cam-a", [crossed], zones.version(), (640, 352))
+    assert site.config_path.read_text() == before and not reference.exists()  # a refused save writes no image
+
+    zones.save("cam-a", cam_a_edits(), zones.version(), (640, 352))
+    text = site.config_path.read_text()
+    assert "    location: Main St / 3rd Ave\n    reference: cameras/cam-a.jpg\n    zones:\n" in text
+    assert load_config(site.config_path).cameras[0].reference == str(reference.resolve())
+    first = PipelineConfigRules().first_frame(site.config_path, "cam-a")
+    saved = cv2.imread(str(reference))
+    assert saved.shape == first.shape and np.abs(saved.astype(int) - first).mean() < 3  # that frame, as a JPEG
+    assert ViewCheck(ViewReference.from_frame(saved)).check(first).state == "ok"
+    assert "reference view" in zones.picture("cam-a", lambda: None).origin  # the editor now draws on it
+
+    zones.save("cam-a", cam_a_edits(bikes=ZoneEdit("bikes", "monitored_area", NEW[::-1], None)), zones.version())
+    assert site.config_path.read_text().count("reference:") == 1  # kept, not written again
