@@ -16,7 +16,7 @@ grammar of the event's camera (its ``plates.pattern``). The audit trail holds pl
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
@@ -137,7 +137,10 @@ class Plates:
             "SELECT p.event_id, p.plate, p.corrected_at, u.name FROM review_plate_corrections p JOIN review_users u "
             f"USING (user_id) WHERE p.event_id IN ({', '.join('?' * len(ids))})", ids).fetchall() if ids else []
         corrections = {row["event_id"]: row for row in rows}
-        histories: dict[str, dict[str, PlateEntry]] = {}
+        warned = [row["plate"] if row else event.plate for event, row in
+                  ((event, corrections.get(event.event_id)) for event in events) if event.type == "warn"]
+        histories = {plate: {entry.case.event.event_id: entry for entry in entries}
+                     for plate, entries in self.histories(warned if self.rules else ()).items()}
         return {event.event_id: self._read(event, corrections.get(event.event_id), histories) for event in events}
 
     def _read(self, event: Event, row: Row | None, histories: dict[str, dict[str, PlateEntry]]) -> PlateRead | None:
@@ -147,9 +150,7 @@ class Plates:
         plate = row["plate"] if row else event.plate
         offence, action = event.offence, event.action
         if plate is not None and event.type == "warn" and self.rules is not None:
-            if plate not in histories:
-                histories[plate] = {entry.case.event.event_id: entry for entry in self.history(plate)}
-            entry = histories[plate].get(event.event_id)
+            entry = histories.get(plate, {}).get(event.event_id)
             offence, action = (entry.offence, entry.action) if entry else (offence, action)
         elif plate is None:
             offence, action = None, None
@@ -199,13 +200,29 @@ class Plates:
 
     def history(self, plate: str) -> list[PlateEntry]:
         """Every event of ``plate`` (effective plates, every camera), oldest first, warns with their offence."""
-        if not plate or len(plate) > MAX_PLATE:
-            return []
+        return self.histories([plate]).get(plate, [])
+
+    def histories(self, plates: Collection[str]) -> dict[str, list[PlateEntry]]:
+        """``history`` of each of ``plates`` (a queue page's), in one look at the store: the events are found
+        through the plate indexes of ``events`` and of the corrections."""
+        wanted = sorted({plate for plate in plates if plate and len(plate) <= MAX_PLATE})
+        if not wanted:
+            return {}
         self.db.sync_cases()
+        marks = ", ".join("?" * len(wanted))
         rows = self.db.execute(
-            f"SELECT {_CASE_COLUMNS}, p.event_id AS corrected, e.* {_JOINS} "
-            "WHERE (e.plate = ? AND p.event_id IS NULL) OR p.plate = ?", (plate, plate)).fetchall()
-        cases = sorted(((_case(r), r["corrected"] is not None) for r in rows), key=lambda pair: _time(pair[0]))
+            f"SELECT {_CASE_COLUMNS}, p.event_id AS corrected, {_EFFECTIVE} AS effective, e.* {_JOINS} "
+            f"WHERE e.event_id IN (SELECT event_id FROM events WHERE plate IN ({marks}) UNION "
+            f"SELECT event_id FROM review_plate_corrections WHERE plate IN ({marks})) AND {_EFFECTIVE} IN ({marks})",
+            [*wanted, *wanted, *wanted]).fetchall()
+        cases: dict[str, list[tuple[Case, bool]]] = {plate: [] for plate in wanted}
+        for row in rows:
+            cases[row["effective"]].append((_case(row), row["corrected"] is not None))
+        return {plate: self._counted(plate, found) for plate, found in cases.items()}
+
+    def _counted(self, plate: str, found: list[tuple[Case, bool]]) -> list[PlateEntry]:
+        """The events of ``plate`` (case, corrected), oldest first, warns with their offence."""
+        cases = sorted(found, key=lambda pair: _time(pair[0]))
         counted: list[datetime] = []  # times of the warns so far that count (not rejected)
         entries = []
         lookback = timedelta(seconds=self.lookback_s)
