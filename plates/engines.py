@@ -106,13 +106,17 @@ class PlateLocator:
 
 def flatten(crop: np.ndarray, corners: np.ndarray, size: tuple[int, int] = PLATE_SIZE,
             margin: tuple[float, float] = PLATE_MARGIN) -> np.ndarray:
-    """The plate inside ``corners``, grown by ``margin`` (shares of its width, height), warped to a flat ``size``."""
+    """The plate inside ``corners``, grown by ``margin`` (shares of its width, height), warped to a flat ``size``.
+
+    Lanczos rather than cubic: plates of 40-85 px are enlarged 2-4x here; with it the plate sets gave one more real
+    read and no more wrong ones, and the curbside clip one confident C-read-as-G fewer (docs/PLATES.md)."""
     centre = corners.mean(axis=0)
     grown = (centre + (corners - centre) * (1 + 2 * np.float32(margin))).astype(np.float32)
     width, height = size
     target = np.float32([[0, 0], [width, 0], [width, height], [0, height]])
     warp = cv2.getPerspectiveTransform(grown, target)
-    return cv2.warpPerspective(crop, warp, (width, height), flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE)
+    return cv2.warpPerspective(crop, warp, (width, height), flags=cv2.INTER_LANCZOS4,
+                               borderMode=cv2.BORDER_REPLICATE)
 
 
 def corners_box(corners: np.ndarray, crop: np.ndarray) -> tuple[int, int, int, int]:

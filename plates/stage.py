@@ -119,6 +119,8 @@ class PlateStage:
         reading.next_t = t + self.every
         read = self._read(vehicle)
         if read is not None:
+            log.debug("object %s at %.1fs: plate %s (raw %r, score %.2f, %d px wide in a %dx%d crop)", object_id, t,
+                      read.text, read.raw, read.score, read.box[2] - read.box[0], vehicle.shape[1], vehicle.shape[0])
             reading.vote.add(read.text, read.score)
             best = reading.photos.get(read.text)
             if best is None or read.score > best[0]:

@@ -158,8 +158,10 @@ cameras:
 def test_the_real_reader_through_streetorder_process_on_the_curbside_clip(tmp_path, require_models):
     """The white car in front has a blue plate ?E·MC139 (by eye; its province character is 10-12 px high and is
     not asserted). Its warn carries that plate or null, never another plate; its plate photo is where the plate
-    is. Seen here (2 fps, 10 reads before the warn): null, as the two confident reads say 皖E·MG139 and 京E·MG139
-    (C read as G) and the rest score under 0.8."""
+    is. Seen here (2 fps, 10 reads before the warn, logged with -v): null, as its two reads of 0.8 or more say
+    京E·MG139 (C read as G, 0.85) and 京E·MC139 (0.88) and the other eight score 0.24-0.70 and name four
+    provinces (京 皖 鄂 豫) and a 郭 between them. No two reads agree, so no plate: its province is not legible
+    enough to be a fact."""
     config = tmp_path / "curb.yaml"
     config.write_text(CURBSIDE_CONFIG.format(clip=shared_clip("cn_curbside_parking.mp4")), encoding="utf-8")
     env = {**os.environ, "YOLO_OFFLINE": "1"}
