@@ -18,12 +18,15 @@ Example:
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from contracts.names import EventType, Rule
 from zones.dwell import StateChange
+
+if TYPE_CHECKING:
+    from detector.view import ViewState
 
 Box = Annotated[list[float], Field(min_length=4, max_length=4)]  # x1, y1, x2, y2 in pixels
 
@@ -38,6 +41,24 @@ class SightingRecord(BaseModel):
     lon: float
     lat: float
     snapshot: str | None = None
+
+
+class ViewRecord(BaseModel):
+    """A fixed camera's view when the event was made (docs/CAMERA_MOVES.md): ``ok``, ``shifted`` (the zones were
+    re-anchored) or ``moved`` (the timers waited), and how far the frame's corners were off the reference view."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    state: str  # ok | shifted | moved
+    displacement_px: float | None = None  # median corner displacement; None: no homography (moved)
+    preset: str | None = None  # the PTZ preset shown (None: no presets, or moved off every preset)
+
+    @classmethod
+    def of(cls, view: ViewState, preset: str | None = None) -> ViewRecord:
+        """The record of a camera's current ``ViewState`` (showing ``preset``)."""
+        moved = view.homography is None
+        return cls(state=view.state, displacement_px=None if moved else round(view.displacement_px, 1),
+                   preset=preset)
 
 
 class Event(BaseModel):
@@ -71,6 +92,8 @@ class Event(BaseModel):
     action: str | None = None  # warns: the enforcement.ladder step of ``offence``, or "exempt"
     # responsibility units (DESIGN.md): who answers for the place, {district, grid, road}
     unit: dict[str, str | None] | None = None
+    # cameras that move (docs/CAMERA_MOVES.md): a fixed camera's view when the event was made; null when unchecked
+    view: ViewRecord | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The JSON object of DESIGN.md, keys in DESIGN.md's order (``class``, not ``class_name``)."""
@@ -83,9 +106,10 @@ def event_id(camera_id: str, zone_id: str, object_id: str, kind: str) -> str:
 
 
 def event_from_change(change: StateChange, camera_id: str, origin: datetime | None,
-                      evidence: dict[str, str], where: tuple[float, float] | None = None) -> Event:
-    """The event of a ``warn``, ``escalate`` or ``clear`` change of a fixed camera, with its saved evidence photos
-    and the camera's position (``where``: its ``geo``), if known."""
+                      evidence: dict[str, str], where: tuple[float, float] | None = None,
+                      view: ViewRecord | None = None) -> Event:
+    """The event of a ``warn``, ``escalate`` or ``clear`` change of a fixed camera, with its saved evidence photos,
+    the camera's position (``where``: its ``geo``), if known, and its ``view`` when it is checked."""
     ts = None if origin is None else (origin + timedelta(seconds=change.t)).isoformat()
     since_ts = None if origin is None else (origin + timedelta(seconds=change.since_t)).isoformat()
     return Event(
@@ -106,4 +130,5 @@ def event_from_change(change: StateChange, camera_id: str, origin: datetime | No
         since_ts=since_ts,
         lon=None if where is None else where[0],
         lat=None if where is None else where[1],
+        view=view,
     )

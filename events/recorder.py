@@ -10,7 +10,7 @@ import numpy as np
 
 from events.evidence import EvidenceWriter
 from events.ladder import Ladder
-from events.record import Event, event_from_change
+from events.record import Event, ViewRecord, event_from_change
 from events.store import EventStore, JsonlWriter
 from plates.stage import PlateStage
 from zones.dwell import StateChange
@@ -42,9 +42,10 @@ class EventRecorder:
         self.already_known = 0
 
     def record(self, changes: list[StateChange], image: np.ndarray, t: float, origin: datetime | None,
-               plates: PlateStage | None = None, ladder: Ladder | None = None) -> list[Event]:
+               plates: PlateStage | None = None, ladder: Ladder | None = None,
+               view: ViewRecord | None = None) -> list[Event]:
         """Events for ``changes`` (those already stored by an earlier run included, counted in ``already_known``),
-        with the objects' plates as ``plates`` read them and warns graded by ``ladder``."""
+        with the objects' plates as ``plates`` read them, warns graded by ``ladder`` and the camera's ``view``."""
         events = []
         for change in changes:
             if change.kind == "rest":
@@ -57,7 +58,7 @@ class EventRecorder:
             plate = plates.plate(change.object_id) if plates is not None else None
             if plate is not None and plate.image is not None:
                 photos["plate_crop"] = self.evidence.save_plate(change, plate.image)
-            event = event_from_change(change, self.camera_id, origin, photos, self.where)
+            event = event_from_change(change, self.camera_id, origin, photos, self.where, view)
             if plate is not None:
                 event = event.model_copy(update={"plate": plate.text, "plate_score": plate.score})
             if ladder is not None:

@@ -13,8 +13,10 @@ from pathlib import Path
 from types import NoneType, UnionType
 from typing import Any, Union, get_args, get_origin
 
+from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
+from events.camera_status import SCHEMA as CAMERA_STATUS_SCHEMA
 from events.database import Database, Row, StoreError, postgresql_ddl
 from events.outbox import SCHEMA as OUTBOX_SCHEMA
 from events.outbox import SinkRoute, enqueue
@@ -32,7 +34,8 @@ def _column(name: str, field: FieldInfo) -> tuple[str, str, bool]:
     if get_origin(annotation) in (Union, UnionType):
         members = [a for a in get_args(annotation) if a is not NoneType]
         annotation, nullable = members[0], len(members) < len(get_args(annotation))
-    as_json = get_origin(annotation) in (list, dict)
+    record = isinstance(annotation, type) and issubclass(annotation, BaseModel)  # a nested record (``view``)
+    as_json = get_origin(annotation) in (list, dict) or record
     sql = {float: "REAL", int: "INTEGER"}.get(annotation, "TEXT")
     if name == "event_id":
         sql += " PRIMARY KEY"  # the idempotency key
@@ -81,11 +84,12 @@ _POSTGRESQL_EVENTS = SCHEMA.replace("    recorded_at TEXT NOT NULL\n);", "    re
 
 
 def prepare_events(db: Database) -> None:
-    """Make the ``events``, ``cameras`` and ``outbox`` tables, or bring older ones to the model's columns."""
+    """Make the ``events``, ``cameras``, ``outbox`` and ``camera_status`` tables, or bring older ones to the model's
+    columns."""
     if db.dialect == "sqlite":
-        db.apply(SCHEMA + OUTBOX_SCHEMA)
+        db.apply(SCHEMA + OUTBOX_SCHEMA + CAMERA_STATUS_SCHEMA)
     else:
-        db.apply("", postgresql_only=postgresql_ddl(_POSTGRESQL_EVENTS + OUTBOX_SCHEMA))
+        db.apply("", postgresql_only=postgresql_ddl(_POSTGRESQL_EVENTS + OUTBOX_SCHEMA + CAMERA_STATUS_SCHEMA))
     upgrade_events_table(db)
 
 

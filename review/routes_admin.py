@@ -1,5 +1,5 @@
-"""The admin's routes: precision and agreement, the audit trail, the dataset export, the zone editor and the sinks'
-outbox."""
+"""The admin's routes: precision and agreement, the audit trail, the dataset export, the zone editor, the sinks'
+outbox and the live cameras' status."""
 
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ from review.zone_editor import CameraPicture, ZoneEdit, ZoneEditError, ZoneFile
 
 router = APIRouter(dependencies=[Depends(admin)])
 MAX_ROW_ID = 2**63 - 1  # SQLite's largest integer: a bigger ``before`` is refused (400), not an overflow (500)
+STALE_AFTER = 60.0  # seconds: a camera status older than this was not renewed (is `streetorder run` running?)
 
 
 class ZoneIn(BaseModel):
@@ -189,3 +190,17 @@ def retry_dead_rows(request: Request, session: CsrfForm, sink: str = Form("", ma
     app.verdicts.log(session.user, "retry_dead", f"{retried} dead event(s) of {sink or 'every sink'} made pending",
                      client_ip(request))
     return RedirectResponse("/admin/sinks", status_code=303)
+
+
+@router.get("/admin/cameras", response_class=HTMLResponse)
+def cameras_page(request: Request) -> Response:
+    now = datetime.now(UTC)
+    return render(request, "cameras.html", statuses=services(request).camera_statuses.all(), now=now,
+                  stale_after=STALE_AFTER)
+
+
+@router.get("/api/admin/cameras")
+def cameras_json(request: Request) -> dict[str, Any]:
+    now = datetime.now(UTC)
+    return {"cameras": [{**asdict(s), "age_s": s.age_s(now), "frame_age_s": s.frame_age_s(now),
+                         "stale": s.age_s(now) > STALE_AFTER} for s in services(request).camera_statuses.all()]}

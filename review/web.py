@@ -17,8 +17,10 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
 from contracts.names import RULES
+from events.camera_status import CameraStatuses
 from events.drawing import format_dwell
 from events.outbox import Outbox, SinkRoute
+from events.record import ViewRecord
 from review.accounts import Accounts, Session
 from review.cases import STATUS_CHOICES, TYPE_CHOICES, Cases
 from review.db import Database
@@ -33,6 +35,7 @@ TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 TEMPLATES.env.filters["dwell"] = format_dwell
 TEMPLATES.env.filters["event_url"] = lambda event_id: "/events/" + quote(event_id, safe="/")
 TEMPLATES.env.filters["when"] = lambda case: when(case.event.ts, case.recorded_at)
+TEMPLATES.env.filters["view_note"] = lambda view: view_note(view)
 TEMPLATES.env.globals.update(
     REASONS=REASONS, RULES=RULES, TYPES=tuple(TYPE_CHOICES), STATUSES=STATUS_CHOICES,
     TYPE_LABELS={"review": "warn + escalate", "all": "all types"},
@@ -57,6 +60,7 @@ class Services:
         self.verdicts = Verdicts(self.db, self.dispatch)
         self.stats = Stats(self.db)
         self.outbox = Outbox(self.db)  # what the sinks got and are owed (the admin's sinks page)
+        self.camera_statuses = CameraStatuses(self.db)  # what `streetorder run` last saw (the cameras page)
 
 
 class NotSignedIn(Exception):
@@ -140,6 +144,22 @@ def when(ts: str | None, recorded_at: str) -> str:
     if ts:
         return ts[:19].replace("T", " ")
     return recorded_at[:16].replace("T", " ") + " UTC (recorded)"
+
+
+def view_note(view: ViewRecord) -> str:
+    """What a camera's view at an event means for its photos (docs/CAMERA_MOVES.md).
+
+    >>> view_note(ViewRecord(state="shifted", displacement_px=34.0))
+    'Camera view shifted 34 px: zones re-anchored (the zone in the photo is drawn where it then lay).'
+    """
+    at = f" at preset {view.preset}" if view.preset else ""
+    if view.state == "shifted":
+        return (f"Camera view{at} shifted {view.displacement_px or 0:.0f} px: zones re-anchored (the zone in the "
+                "photo is drawn where it then lay).")
+    if view.state == "moved":
+        return ("Camera view moved (re-aimed, zoomed or covered): the timers waited; the zone in the photo may not "
+                "cover the ground it was drawn on.")
+    return f"Camera view{at} as its reference (checked; zones where the config draws them)."
 
 
 def local_path(target: str | None, fallback: str = "/queue") -> str:

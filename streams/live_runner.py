@@ -20,13 +20,14 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from contracts.urls import mask_credentials
 from detector.change import ChangeGate
 from detector.detections import Detections
 from detector.load import Detector
+from events.camera_status import CameraStatuses, CameraStatusRow
 from events.evidence import EvidenceWriter
 from events.purge import DailyPurge, Purge
 from events.record import Event
@@ -87,6 +88,16 @@ class LiveCamera:
         timers = self.pipeline.monitor.open_timers()
         self.open_timers, self.warned = len(timers), sum(1 for _, _, warned in timers if warned)
 
+    def status_row(self) -> CameraStatusRow:
+        """The camera's row of the store's ``camera_status`` (the reviewers' cameras page)."""
+        status, last_frame_at = self.source.status, self.source.stats.last_frame_at
+        now = datetime.now(UTC)
+        last = None if last_frame_at is None else now - timedelta(seconds=time.monotonic() - last_frame_at)
+        return CameraStatusRow(self.camera.id, self.camera.name, self.camera.source, status.state,
+                               self.error or status.reason, self.pipeline.view_state, self.pipeline.preset,
+                               None if last is None else last.isoformat(timespec="seconds"),
+                               now.isoformat(timespec="seconds"))
+
     def health(self) -> dict:
         stats, status = self.source.stats, self.source.status
         age = None if stats.last_frame_at is None else round(time.monotonic() - stats.last_frame_at, 2)
@@ -135,6 +146,7 @@ class LiveRunner:
         self._heartbeat = time.monotonic()
         self._stopping = False
         self.purge = daily_purge(config, store)
+        self.statuses = CameraStatuses(store.db)
 
     # -- start, run, stop -----------------------------------------------------------------------------------
 
@@ -147,6 +159,7 @@ class LiveRunner:
         for cam in self.cameras:
             cam.next_due = now
             cam.source.start()
+        self.write_status()
         return self
 
     def run(self, stop: threading.Event, stop_after: float | None = None) -> None:
@@ -166,6 +179,7 @@ class LiveRunner:
                     self.purge.tick()  # one short batch a turn, when due
                 if time.monotonic() - last_save >= self.config.live.save_every:
                     self.save()
+                    self.write_status()
                     last_save = time.monotonic()
         finally:
             self.close()
@@ -176,6 +190,13 @@ class LiveRunner:
             self.state.save({cam.camera.id: capture(cam.pipeline, cam.source.clock.origin) for cam in self.cameras})
         except Exception:  # the next save tries again; events are stored already
             log.exception("saving the live state to %s failed", self.state.path)
+
+    def write_status(self) -> None:
+        """Write every camera's status to the event store, for the reviewers' cameras page."""
+        try:
+            self.statuses.write([cam.status_row() for cam in self.cameras])
+        except Exception:  # the next turn writes it again; analysis goes on
+            log.exception("writing the cameras' status to %s failed", self.store.db.label)
 
     def close(self) -> None:
         """Stop the readers, save the state, close events.jsonl (the event store belongs to the caller)."""
@@ -188,6 +209,7 @@ class LiveRunner:
         for cam in self.cameras:
             cam.source.stop(wait=max(0.0, deadline - time.monotonic()))
         self.save()
+        self.write_status()
         if self._pool is not None:
             self._pool.shutdown(wait=True)
         if self._jsonl is not None:

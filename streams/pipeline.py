@@ -28,7 +28,7 @@ from detector.resting import RestingMemory
 from detector.tracking import Tracker
 from detector.view import ViewState, reanchor
 from events.ladder import Ladder
-from events.record import Event
+from events.record import Event, ViewRecord
 from events.recorder import EventRecorder
 from events.video import AnnotatedVideo
 from plates.stage import open_stage
@@ -85,6 +85,11 @@ class CameraPipeline:
         """ok, shifted or moved (None: the view is not checked)."""
         return None if self.view is None else self.view.state.state
 
+    @property
+    def view_record(self) -> ViewRecord | None:
+        """The view the camera's events carry (None: the view is not checked)."""
+        return None if self.view is None else ViewRecord.of(self.view.state, self.preset)
+
     def step(self, frame: Frame, detections: Detections, seconds: dict[str, float] | None = None) -> list[Event]:
         clock = StageClock(seconds)
         shown = self.stages[self.shown] if self.view is None else self._follow_view(
@@ -103,7 +108,8 @@ class CameraPipeline:
         clock.lap("rules")
         if self.plates is not None:
             self.plates.update(self.monitor.open_timers(), frame.image, frame.t)
-        events = self.recorder.record(changes, frame.image, frame.t, frame.origin, self.plates, self.ladder)
+        events = self.recorder.record(changes, frame.image, frame.t, frame.origin, self.plates, self.ladder,
+                                      self.view_record)
         if self.video is not None:
             self.video.write(frame.image, frame.t, tracked, active, self.monitor.open_timers())
         clock.lap("events")
@@ -149,7 +155,7 @@ class CameraPipeline:
         if frame is not None:
             closing = [c for stages in self.stages.values() for c in stages.monitor.finish(frame.t)]
             events = self.recorder.record(closing, frame.image, frame.t, frame.origin,
-                                          self.plates, self.ladder)
+                                          self.plates, self.ladder, self.view_record)
         if self.video is not None:
             self.video.close()
         if self.plates is not None:

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from pydantic import ValidationError
 
-from events.record import Event, event_from_change
+from events.record import Event, ViewRecord, event_from_change
 from events.store import EventStore, JsonlWriter, event_from_row, read_jsonl
 from zones.dwell import StateChange
 
@@ -28,7 +28,7 @@ RELEASED_LINE = ('{"event_id": "cam-01/trottoir-1/7/warn", "type": "warn", "rule
                  '"evidence": {"snapshot": "evidence/cam-01/café.jpg"}}')
 LINE = RELEASED_LINE[:-1] + (', "since_ts": "2026-11-22T08:01:02.000400+00:00", "lon": 120.6712, "lat": 28.0011, '
                              '"sightings": null, "plate": null, "plate_score": null, "offence": null, "action": null, '
-                             '"unit": null}')
+                             '"unit": null, "view": null}')
 WHERE = (120.6712, 28.0011)  # the camera's geo
 
 # The events table as released before the model derived it: database files written then must keep working.
@@ -67,6 +67,21 @@ def test_the_store_gives_back_the_event_it_was_given_once(tmp_path, store_target
     store.close()
 
 
+def test_a_fixed_cameras_view_at_the_event_round_trips_through_the_store(store_target):
+    shifted = event_from_change(CHANGE, "cam-01", ORIGIN, EVIDENCE, WHERE, ViewRecord(state="shifted",
+                                                                                       displacement_px=34.0))
+    moved = warn().model_copy(update={"event_id": "cam-01/trottoir-1/8/warn", "view": ViewRecord(state="moved")})
+    assert shifted.to_json()["view"] == {"state": "shifted", "displacement_px": 34.0, "preset": None}
+    store = EventStore(store_target)
+    assert store.add(shifted) and store.add(moved) and store.add(warn().model_copy(update={"event_id": "c/z/9/warn"}))
+    assert {e.event_id: e.view for e in store.events()} == {
+        "cam-01/trottoir-1/7/warn": ViewRecord(state="shifted", displacement_px=34.0),
+        "cam-01/trottoir-1/8/warn": ViewRecord(state="moved", displacement_px=None), "c/z/9/warn": None}
+    stored = store.db.execute("SELECT view FROM events WHERE event_id = ?", (shifted.event_id,)).fetchone()[0]
+    assert json.loads(stored) == {"state": "shifted", "displacement_px": 34.0, "preset": None}  # JSON text
+    store.close()
+
+
 def test_a_database_file_of_the_released_layout_is_upgraded_in_place(tmp_path):
     path = tmp_path / "events.db"
     released = sqlite3.connect(path)
@@ -85,7 +100,7 @@ def test_a_database_file_of_the_released_layout_is_upgraded_in_place(tmp_path):
     assert upgraded == {**{name: (sql, not_null) for name, sql, not_null in columns}, "since_t": ("REAL", 0),
                         "since_ts": ("TEXT", 0), "lon": ("REAL", 0), "lat": ("REAL", 0), "sightings": ("TEXT", 0),
                         "plate": ("TEXT", 0), "plate_score": ("REAL", 0), "offence": ("INTEGER", 0),
-                        "action": ("TEXT", 0), "unit": ("TEXT", 0)}
+                        "action": ("TEXT", 0), "unit": ("TEXT", 0), "view": ("TEXT", 0)}
     indexes = {row[0] for row in store.db.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
     assert "events_by_plate" in indexes  # a plate's history is one index lookup in upgraded files too
     assert store.db.execute("SELECT rowid FROM events").fetchone()[0] == rowid  # the review queue's order

@@ -9,7 +9,7 @@ import multiprocessing
 import pytest
 
 from events.database import Database
-from events.record import Event
+from events.record import Event, ViewRecord
 from events.store import EVENT_COLUMNS, EventStore
 
 # An events table of an older streetorder: fewer columns, and since_t NOT NULL (the model now allows null).
@@ -44,7 +44,10 @@ def test_an_older_events_table_is_upgraded_in_place_with_its_rows(store_target):
     assert [e.event_id for e in store.events()] == ["cam-01/walk/1/warn", "cam-01/walk/3/warn"]
     order = [r[0] for r in store.db.execute("SELECT event_id FROM events ORDER BY rowid")]
     assert order == ["cam-01/walk/3/warn", "cam-01/walk/1/warn"]  # the order of recording is kept
-    assert not store.add(event(3)) and store.add(event(5).model_copy(update={"since_t": None, "plate": "京E·MC139"}))
+    view = ViewRecord(state="shifted", displacement_px=12.5)  # a column the older table did not have
+    assert not store.add(event(3)) and store.add(event(5).model_copy(update={"since_t": None, "plate": "京E·MC139",
+                                                                             "view": view}))
+    assert [e.view for e in store.events()] == [None, None, view]
     assert [r[0] for r in store.db.execute("SELECT event_id FROM events ORDER BY rowid")][-1] == "cam-01/walk/5/warn"
     assert store.highest_object_id("cam-01") == 5
     store.close()
