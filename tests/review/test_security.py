@@ -8,6 +8,7 @@ import re
 import pytest
 from fastapi.routing import APIRoute
 
+from events.camera_status import CameraStatuses, CameraStatusRow
 from review.accounts import MAX_FAILURES_PER_IP, MAX_FAILURES_PER_USER
 from review.app import ROUTERS
 from review.evidence import EvidenceRefused, resolve_evidence
@@ -188,8 +189,13 @@ def test_no_password_hash_camera_credential_or_session_token_appears_in_any_page
     ada, rita = as_user("ada"), as_user("rita")
     rita.post("/verdicts", data={"event_id": site.event_ids[3], "choice": "reject:permitted",
                                  "note": "a note", "csrf": csrf_of(rita)})
+    source = f"rtsp://admin:{CAMERA_PASSWORD}@10.0.0.5:554/Streaming/101"  # as `streetorder run` gives it
+    CameraStatuses(site.database()).write([CameraStatusRow("cam-b", "Market gate", source, "offline",
+                                                           f"{source}: 401 Unauthorized", "ok", None, None,
+                                                           "2026-11-22T08:00:00+00:00")])
     pages = ["/queue", "/queue?status=all&type=all", "/admin", "/admin/audit", "/admin/export", "/admin/zones",
-             "/admin/zones/cam-a", "/admin/zones/cam-b", "/api/events?status=all&type=all", "/api/admin/stats"]
+             "/admin/zones/cam-a", "/admin/zones/cam-b", "/api/events?status=all&type=all", "/api/admin/stats",
+             "/admin/cameras", "/api/admin/cameras"]
     pages += [f"/events/{e}" for e in site.event_ids] + [f"/api/events/{e}" for e in site.event_ids]
     secrets = [CAMERA_PASSWORD, "$argon2", *PASSWORDS.values(), ada.cookies["streetorder_session"],
                rita.cookies["streetorder_session"]]
