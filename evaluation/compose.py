@@ -1,5 +1,6 @@
-"""Compose frames: a real background, real sprites moving along paths at perspective-consistent scale, a lighting
-ramp, sensor noise; and encode them to H.264 with exact presentation timestamps (gaps included).
+"""Compose frames: a real background, real sprites moving along paths at perspective-consistent scale, the camera's
+aim (``evaluation.aim``), a lighting ramp, sensor noise; and encode them to H.264 with exact presentation timestamps
+(gaps included).
 
 Example:
     >>> path = Path_([(0.0, 100.0, 200.0), (10.0, 300.0, 200.0)])
@@ -18,6 +19,7 @@ from pathlib import Path
 import av
 import numpy as np
 
+from evaluation.aim import Aim, view
 from evaluation.scenes import ScaleLaw
 from evaluation.sprites import Sprite
 
@@ -148,13 +150,15 @@ def dusk(start: float, end: float, darkest: float = 0.35) -> Lighting:
 
 @dataclass
 class Composer:
-    """Draw the scene at any time ``t``: background, actors far to near, lighting, noise."""
+    """Draw the scene at any time ``t``: background, actors far to near, seen through the camera's ``aim``,
+    lighting, noise."""
 
     background: np.ndarray
     actors: list[Actor]
     lighting: Lighting = daylight
     noise_sigma: float = 2.5
     seed: int = 0
+    aim: list[Aim] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self._base = self.background.astype(np.float32)
@@ -168,6 +172,7 @@ class Composer:
         for box, actor in sorted(placed, key=lambda item: item[0][3]):  # far (small y) first, near drawn over it
             x1, y1, _, y2 = (int(v) for v in box)
             paste(canvas, actor.image(y2 - y1), x1, y1)
+        canvas = view(canvas, self.aim, t)  # the camera moves, the world does not
         gain, tint = self.lighting(t)
         canvas *= gain * np.asarray(tint, dtype=np.float32)
         canvas += self._noise[int(np.random.default_rng((self.seed, index)).integers(len(self._noise)))]

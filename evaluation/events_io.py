@@ -21,6 +21,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from contracts.errors import UserError
+from evaluation.aim import Aim
 from events.record import Event
 
 
@@ -79,6 +80,7 @@ class TruthScenario:
     camera_id: str
     duration: float
     objects: tuple[TruthObject, ...]
+    aim: tuple[Aim, ...] = ()  # where the camera looked: the objects' boxes are in its reference view
 
 
 @dataclass(frozen=True)
@@ -146,7 +148,8 @@ def _scenario(file: Path) -> TruthScenario | GeoTruthScenario:
                         tuple(o["box"]), o["expected"]["warn"], o["expected"]["clear"])
             for o in data["objects"]
         )
-        return TruthScenario(data["scenario"], camera, float(data["duration"]), objects)
+        aim = tuple(Aim(**piece) for piece in data.get("aim", []))
+        return TruthScenario(data["scenario"], camera, float(data["duration"]), objects, aim)
     except (json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
         raise ScoringInputError(f"{file}: not a scenario ground-truth file ({exc!r}); regenerate it with "
                                 "`streetorder evaluate make-scenarios`") from None

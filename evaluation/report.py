@@ -13,6 +13,8 @@ from pathlib import Path
 
 import cv2
 
+from detector.view import reanchor
+from evaluation.aim import Aim, frame_box, transform_at
 from evaluation.detector_table import HEADER as DETECTOR_HEADER
 from evaluation.detector_table import DetectorRow, detector_rows
 from evaluation.score_events import EventScores
@@ -24,7 +26,8 @@ NO_EVENT_SCENARIOS = ("near-miss", "crowd-standing", "short-stay", "vending-unat
 
 
 def scenario_picture(folder: Path, out: Path) -> Path:
-    """A frame from the middle of the scenario's longest rest, with its zones and ground-truth boxes drawn."""
+    """A frame from the middle of the scenario's longest rest, with its zones and ground-truth boxes drawn (where
+    the camera's aim puts them in that frame)."""
     truth = json.loads((folder / "gt.json").read_text(encoding="utf-8"))
     config = _zones(folder)
     objects = truth["objects"]
@@ -34,13 +37,16 @@ def scenario_picture(folder: Path, out: Path) -> Path:
     image = next((f.image for f in VideoFile(folder / "video.mp4", analysis_fps=1.0) if f.t >= when), None)
     if image is None:
         raise ValueError(f"{folder / 'video.mp4'}: no frame at {when:.0f} s")
+    aim = [Aim(**piece) for piece in truth.get("aim", [])]
+    matrix = transform_at(aim, when)
     for zone in config:
-        draw_zone(image, zone["polygon"], zone["type"], zone["id"], thickness=1)
+        polygon = zone["polygon"] if matrix is None else reanchor(zone["polygon"], matrix).round().tolist()
+        draw_zone(image, polygon, zone["type"], zone["id"], thickness=1)
     for obj in objects:
         end = obj["rest_end"] if obj["rest_end"] is not None else truth["duration"]
         if obj["rest_start"] <= when <= end:
             colour = ALERT if obj["expected"]["warn"] is not None else CALM
-            draw_box(image, obj["box"], f"GT {obj['id']}", colour, thickness=1)
+            draw_box(image, frame_box(aim, when, obj["box"]).tolist(), f"GT {obj['id']}", colour, thickness=1)
     out.parent.mkdir(parents=True, exist_ok=True)
     cv2.imwrite(str(out), image, [cv2.IMWRITE_JPEG_QUALITY, 80])
     return out
@@ -132,6 +138,11 @@ def _scenario_row(truth: dict) -> list[str]:
         rate = obj["detected_rate"]
         detected.append(f"{obj['id']} {rate:.0%}" if rate is not None else f"{obj['id']} -")
     gaps = "; gap " + ", ".join(f"{a:.0f}-{b:.0f} s" for a, b in truth["gaps"]) if truth["gaps"] else ""
+    aim = truth.get("aim", [])
+    if aim:
+        what = ("away" if p["moved"] else "swaying" if p["sway_px"] else "off its aim" for p in aim)
+        gaps += "; camera " + ", ".join(f"{how} {p['start']:.0f}-{min(p['end'], truth['duration']):.0f} s"
+                                        for how, p in zip(what, aim, strict=True))
     what = f"{truth['title']}{gaps}; {truth['lighting']}; {truth['passers']} passers-by"
     return [truth["scenario"], Path(truth["background"]).name, f"{truth['duration']:.0f} s", f"{truth['fps']:g}",
             what, "; ".join(expected), "; ".join(detected)]
@@ -170,6 +181,11 @@ ground truth.
 - **Camera**: Gaussian sensor noise (sigma 2.5), optional dusk (gain down to 35% and a blue cast), H.264 at CRF 26
   (libx264 ultrafast) at the scenario's frame rate, presentation timestamps exact to the millisecond (a video gap
   is a jump in them).
+- **Camera moves** (`evaluation/aim.py`): a scenario's `aim` gives pieces of time in which the camera looks through
+  a transform of its reference view (a bump, a re-aim, a PTZ preset, a sway), applied to each frame after the
+  sprites are pasted (the camera moves, the world does not; the ground the reference never saw is its mirror
+  image). Zones and boxes stay in the reference view's pixels; the scorer maps an object's box through the aim at
+  the event's time. Their scores are in [Cameras that move](CAMERA_MOVES.md#scenario-scores).
 - **Ground truth** per object: class, zone and rule (or none), rest start and end, its exact box at rest, the
   expected outcome (warn at rest start + `warn_after`; clear with `t` = its last moment on the spot; or no
   event), when it is hidden by something nearer the camera, and `detected_rate`: the share of frames, sampled every

@@ -2,9 +2,10 @@
 ``video.mp4``, ``cameras.yaml`` (the scenario's zones, default dwell settings) and ``gt.json`` (exact ground truth).
 
 Ground truth, per resting object: class, the zone and rule it breaks (or none), rest start and end, its exact box
-at rest (the pasted sprite's box), the expected outcome (warn time ``rest_start + warn_after``; clear time: the
-last moment it was there; or no event), the intervals it was hidden, and the share of sampled frames on which the
-real model found it (``detected_rate``, measured on the encoded video).
+at rest (the pasted sprite's box, in the reference view's pixels), the expected outcome (warn time ``rest_start +
+warn_after``; clear time: the last moment it was there; or no event), the intervals it was hidden, and the share of
+sampled frames on which the real model found it (``detected_rate``, measured on the encoded video). A scenario's
+``aim`` (``evaluation.aim``) moves the camera; ``gt.json`` keeps it, so a scorer can find the boxes in the frame.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import yaml
 from shapely.geometry import Point, Polygon
 
 from detector.boxes import box_coverage
+from evaluation.aim import Aim, frame_box, moved_intervals, piece_at
 from evaluation.compose import Actor, Composer, Lighting, Path_, daylight, encode, frame_times, stay, travel
 from evaluation.material import Material, Scene, found_on, looks_different
 from evaluation.sprites import Sprite
@@ -25,6 +27,7 @@ from streams.files import VideoFile
 
 WARN_AFTER = 480.0  # DESIGN.md defaults; the scenarios' configs leave them untouched
 CLEAR_AFTER = 30.0
+MAX_GAP = 120.0  # resting.max_gap: a camera away (moved) longer than this ends its objects
 VERIFY_EVERY_S = 5.0
 OCCLUDED_COVER = 0.3  # a resting object this much covered by something nearer counts as hidden
 COMPATIBLE = {"car": ("car", "truck", "bus"), "truck": ("truck", "car", "bus"), "bus": ("bus", "truck", "car"),
@@ -77,6 +80,7 @@ class Scenario:
     crf: int = 26
     seed: int = 0
     description: str = ""
+    aim: list[Aim] = field(default_factory=list)  # where the camera looks (default: its reference view throughout)
 
 
 @dataclass
@@ -95,15 +99,38 @@ class ObjectTruth:
     note: str
 
 
-def expected_outcome(rest: Rest, duration: float) -> dict:
+def expected_outcome(rest: Rest, duration: float, moved: list[tuple[float, float]] = ()) -> dict:
     """DESIGN.md dwell semantics: warn at rest start + warn_after if still there; clear at the last sighting once
-    it has been gone clear_after (within the video)."""
+    it has been gone clear_after (within the video). While the camera has ``moved`` (intervals shorter than
+    max_gap: docs/CAMERA_MOVES.md) the timers wait: a warn due then comes when the view is back, the absence clock
+    stops."""
     end = duration if rest.rest_end is None else rest.rest_end
-    warn = rest.rest_start + WARN_AFTER if rest.rule and end >= rest.rest_start + WARN_AFTER else None
+    for a, b in moved:
+        if a < end and b > rest.rest_start and (b - a > MAX_GAP or a < end < b):
+            raise ValueError(f"scenario object {rest.id!r}: the camera is away {a:g}-{b:g} s while it rests, longer "
+                             f"than max_gap or while it leaves; that ending is not modelled, shorten the piece")
+    due = steady_time(rest.rest_start + WARN_AFTER, 0.0, moved)
+    warn = due if rest.rule and end >= due else None
     clear = None
-    if warn is not None and rest.rest_end is not None and rest.rest_end + CLEAR_AFTER <= duration:
+    if warn is not None and rest.rest_end is not None and steady_time(rest.rest_end, CLEAR_AFTER, moved) <= duration:
         clear = rest.rest_end
     return {"warn": warn, "clear": clear}
+
+
+def steady_time(t: float, seconds: float, moved: list[tuple[float, float]]) -> float:
+    """When ``seconds`` of time outside the ``moved`` intervals have passed since ``t``.
+
+    >>> steady_time(540.0, 0.0, [(520.0, 605.0)]), steady_time(500.0, 30.0, [(520.0, 605.0)])
+    (605.0, 615.0)
+    """
+    for a, b in sorted(moved):
+        if b <= t:
+            continue
+        if t + seconds < a:
+            break
+        seconds -= max(a - t, 0.0)
+        t = b
+    return t + seconds
 
 
 class Builder:
@@ -120,7 +147,8 @@ class Builder:
         rng = np.random.default_rng(scenario.seed)
         resting, chosen = self._resting_actors(scenario, scene, rng)
         actors = list(resting.values()) + self._traffic_actors(scenario, scene, rng)
-        composer = Composer(scene.background, actors, scenario.lighting, scenario.noise_sigma, scenario.seed)
+        composer = Composer(scene.background, actors, scenario.lighting, scenario.noise_sigma, scenario.seed,
+                            scenario.aim)
         times = list(frame_times(scenario.duration, scenario.fps, scenario.gaps))
         encode(((t, composer.frame(t, i)) for i, t in enumerate(times)), out / "video.mp4", scenario.fps, scenario.crf)
         truth = self._truth(scenario, scene, resting, actors, chosen, out / "video.mp4")
@@ -194,7 +222,8 @@ class Builder:
             objects.append(ObjectTruth(
                 id=rest.id, class_name=rest.class_name, rule=rest.rule, zone=rest.zone,
                 rest_start=rest.rest_start, rest_end=rest.rest_end, box=[round(v, 1) for v in box],
-                expected=expected_outcome(rest, scenario.duration), hidden=hidden[rest.id],
+                expected=expected_outcome(rest, scenario.duration, moved_intervals(scenario.aim)),
+                hidden=hidden[rest.id],
                 detected_rate=rates[rest.id], sprite=chosen[rest.id].source, note=rest.note,
             ))
         return {
@@ -207,6 +236,7 @@ class Builder:
             "fps": scenario.fps,
             "duration": scenario.duration,
             "gaps": [list(g) for g in scenario.gaps],
+            "aim": [asdict(a) for a in scenario.aim],
             "lighting": scenario.lighting_note,
             "warn_after": WARN_AFTER,
             "clear_after": CLEAR_AFTER,
@@ -217,7 +247,7 @@ class Builder:
     def _verify(self, scenario: Scenario, resting: dict[str, Actor], actors: list[Actor],
                 video: Path) -> tuple[dict[str, float | None], dict[str, list[list[float]]]]:
         """Run the real model on the encoded video every few seconds: how often is each resting object found while
-        it rests and is not hidden; and when is it hidden by something nearer the camera."""
+        it rests, is not hidden and the camera looks its way; and when is it hidden by something nearer."""
         seen = {r.id: [0, 0] for r in scenario.rests}
         hidden_at: dict[str, list[float]] = {r.id: [] for r in scenario.rests}
         for frame in VideoFile(video, analysis_fps=1.0 / self.verify_every):
@@ -226,7 +256,8 @@ class Builder:
             found = None
             for rest in scenario.rests:
                 end = scenario.duration if rest.rest_end is None else rest.rest_end
-                if not rest.rest_start <= t <= end:
+                piece = piece_at(scenario.aim, t)
+                if not rest.rest_start <= t <= end or (piece is not None and piece.moved):
                     continue
                 box = np.asarray(resting[rest.id].box_at(t))
                 nearer = [b for name, b in boxes if name != rest.id and b[3] > box[3]]
@@ -236,7 +267,7 @@ class Builder:
                 found = self.material.detector.detect(frame.image) if found is None else found
                 hits = found[np.isin(found.class_name, COMPATIBLE[rest.class_name])]
                 seen[rest.id][1] += 1
-                seen[rest.id][0] += found_on(box, hits.xyxy, rest.class_name)
+                seen[rest.id][0] += found_on(frame_box(scenario.aim, t, box), hits.xyxy, rest.class_name)
         rates = {k: (round(hit / total, 3) if total else None) for k, (hit, total) in seen.items()}
         return rates, {k: _intervals(v, self.verify_every) for k, v in hidden_at.items()}
 

@@ -1,7 +1,8 @@
 """Score predicted events against scenario ground truth.
 
 Matching: a predicted ``warn`` matches a ground-truth object that should be warned when it is on the same camera,
-zone and rule, its box overlaps the object's box at rest (IoU >= ``min_iou``) and its time is within ``tolerance``
+zone and rule, its box overlaps the object's box at rest (IoU >= ``min_iou``; where the camera's aim put that box
+in the frame at the event's time, ``evaluation.aim``) and its time is within ``tolerance``
 seconds of the expected warn (rest start + warn_after). Pairs are taken closest in time first; each object and each
 event is used once. An unmatched warn on an object that already has its warn is a *duplicate*; any other unmatched
 warn is a *false alarm* (attributed, for diagnosis, to the ground-truth object it overlaps, if any).
@@ -32,6 +33,7 @@ import numpy as np
 
 from contracts.names import RULES
 from detector.boxes import box_iou
+from evaluation.aim import frame_box
 from evaluation.events_io import GeoTruthObject, GeoTruthScenario, TruthObject, TruthScenario
 from events.record import Event
 from geo import distance_m
@@ -176,7 +178,7 @@ def _score_camera(scenario: TruthScenario, events: list[Event], scores: dict[str
     warns = [e for e in events if e.type == "warn"]
     clears = [e for e in events if e.type == "clear"]
     due = [o for o in scenario.objects if o.warn is not None]
-    pairs = _match(due, warns, tolerance, min_iou)
+    pairs = _match(due, warns, tolerance, min_iou, scenario.aim)
     matched_events = {id(e) for e in pairs.values()}
     outcomes = _tally(scenario, due, pairs, scores,
                       lambda obj, event, score: _matched_outcome(scenario, obj, event, clears, score))
@@ -184,7 +186,7 @@ def _score_camera(scenario: TruthScenario, events: list[Event], scores: dict[str
         if id(event) in matched_events:
             continue
         owner = _owner(scenario, event, min_iou)
-        duplicate = owner is not None and owner.id in pairs and _same_place(owner, event, min_iou)
+        duplicate = owner is not None and owner.id in pairs and _same_place(owner, event, min_iou, scenario.aim)
         if duplicate:
             scores[event.rule].duplicates += 1
         else:
@@ -217,12 +219,12 @@ def _tally(scenario: TruthScenario | GeoTruthScenario, due: list, pairs: dict[st
 
 
 def _match(due: list[TruthObject], warns: list[Event], tolerance: float,
-           min_iou: float) -> dict[str, Event]:
+           min_iou: float, aim: tuple = ()) -> dict[str, Event]:
     """Object id -> its warn: candidate pairs closest in time first, each object and event used once."""
     candidates = []
     for obj in due:
         for k, event in enumerate(warns):
-            if _same_place(obj, event, min_iou) and abs(event.t - obj.warn) <= tolerance:
+            if _same_place(obj, event, min_iou, aim) and abs(event.t - obj.warn) <= tolerance:
                 candidates.append((abs(event.t - obj.warn), obj.id, k))
     return _pair_up(candidates, warns)
 
@@ -238,8 +240,9 @@ def _pair_up(candidates: list[tuple[float, str, int]], warns: list[Event]) -> di
     return pairs
 
 
-def _same_place(obj: TruthObject, event: Event, min_iou: float) -> bool:
-    return obj.zone == event.zone_id and obj.rule == event.rule and _iou(obj.box, event.bbox) >= min_iou
+def _same_place(obj: TruthObject, event: Event, min_iou: float, aim: tuple = ()) -> bool:
+    return obj.zone == event.zone_id and obj.rule == event.rule \
+        and _iou(frame_box(aim, event.t, obj.box), event.bbox) >= min_iou
 
 
 def _owner(scenario: TruthScenario, event: Event, min_iou: float) -> TruthObject | None:
@@ -249,7 +252,7 @@ def _owner(scenario: TruthScenario, event: Event, min_iou: float) -> TruthObject
         end = scenario.duration if obj.rest_end is None else obj.rest_end
         if not obj.rest_start <= event.t <= end + 60.0:
             continue
-        iou = _iou(obj.box, event.bbox)
+        iou = _iou(frame_box(scenario.aim, event.t, obj.box), event.bbox)
         if iou >= best_iou:
             best, best_iou = obj, iou
     return best
