@@ -3,9 +3,11 @@
 A phone-grade GPS is 3-5 m off, a pavement zone 3-5 m wide: a car on the pavement is placed in the road or across
 it. The camera itself measures the distance to the kerb beside the vehicle to a few centimetres (a point 3.5 m to
 the side is ~0.02 m per pixel through the mount), and the zone's ``geo_polygon`` says where the kerb is: its edge
-nearest the vehicle. ``KerbAlign`` finds the kerb in each frame as the strongest change of the ground's brightness
-across the street, within the GPS error of where the zone says it is, and moves the GPS position sideways so the two
-agree: the median of the last ``window_s`` of such measurements, held for ``hold_s`` where no kerb is in view.
+nearest the vehicle. ``KerbAlign`` finds the kerb in each frame as the first clear change of the ground's
+brightness across the street seen from the road (the building line behind the pavement is often a stronger one),
+within the GPS error of where the zone says it is, and moves the GPS position sideways so the two
+agree: from the median distance to the kerb seen over the last ``window_s``, held for ``hold_s`` where no kerb is in
+view.
 
 The correction is only sideways: a kerb says nothing of how far along the street the vehicle is.
 
@@ -38,6 +40,8 @@ MIN_VALID = 0.4  # share of a strip row that must be open ground (not a detectio
 MIN_CONTRAST = 4.0  # the kerb's brightness change over the strip's median change: weaker is not a kerb
 SMOOTH_M = 0.12  # Gaussian smoothing of the brightness profile across the street
 STEP_WIDTH_M = 0.15  # the brightness is compared this far either side of the kerb
+# The kerb is the first clear edge seen from the road: the building line behind the pavement is often stronger.
+MAX_SHARE_OF_STRONGEST = 0.3  # an edge this share as strong as the window's strongest counts as clear
 MIN_STEP = 8.0  # grey levels the brightness must change by across the kerb (texture noise changes it by 1-3)
 AGREEING_SHARE = 0.75  # of the window's measurements must agree with its median before it is applied
 BOX_MARGIN = 0.1  # share of a box's size added around it when its pixels are left out
@@ -46,9 +50,9 @@ BOX_MARGIN = 0.1  # share of a box's size added around it when its pixels are le
 @dataclass(frozen=True)
 class KerbSettings:
     search_m: float = 5.5  # how far (metres) the kerb may be from where the GPS and the zone say: the GPS error
-    window_s: float = 10.0  # seconds of measurements whose median is the correction
-    hold_s: float = 30.0  # seconds a correction is kept where no kerb is in view (GPS error drifts over a minute)
-    min_measurements: int = 3
+    window_s: float = 3.0  # seconds of measurements whose median is the correction (a phone GPS drifts ~0.4 m/s)
+    hold_s: float = 30.0  # seconds the distance to the kerb is kept where none is seen (a lane is kept that long)
+    min_measurements: int = 2
     max_spread_m: float = 0.5  # metres from the window's median that count as agreeing with it
 
 
@@ -65,36 +69,46 @@ class KerbAlign:
         self.side = 1.0 if np.sin(np.radians(view.mount.yaw)) > 0 else -1.0  # +1: the camera looks to the right
         self.sideways = abs(np.sin(np.radians(view.mount.yaw))) >= 0.5  # a forward camera sees kerbs end-on
         self.strip = GroundStrip(view, np.arange(0.3, max_range, STEP_M), self.side)
-        self._measured: deque[tuple[float, float]] = deque()  # (t, offset metres)
-        self._offset, self._offset_t = 0.0, float("-inf")
+        self._found: deque[tuple[float, float]] = deque()  # (t, metres from the camera's axis to the kerb seen)
+        self._distance, self._distance_t = 0.0, float("-inf")  # the agreed distance to the kerb, and when
+        self._offset = 0.0  # metres the GPS position is moved towards the kerb
         self.measurements = 0  # frames whose kerb was found
 
     def correct(self, pose: Pose, image: np.ndarray, boxes: np.ndarray) -> Pose:
-        """``pose`` moved sideways by the current correction (this frame's measurement included)."""
-        offset = self.measure(image, boxes, pose)
-        if offset is not None:
+        """``pose`` moved sideways by the current correction (this frame's measurement included).
+
+        What is smoothed is the distance to the kerb seen, which changes slowly as the vehicle keeps to its lane,
+        not the GPS error, which jumps by a metre between fixes; the correction is where the GPS puts the kerb
+        now minus that distance."""
+        expected, found = self._measure(image, boxes, pose)
+        if found is not None:
             self.measurements += 1
-            self._measured.append((pose.t, offset))
-        while self._measured and self._measured[0][0] < pose.t - self.settings.window_s:
-            self._measured.popleft()
-        values = np.array([m for _, m in self._measured])
+            self._found.append((pose.t, found))
+        while self._found and self._found[0][0] < pose.t - self.settings.window_s:
+            self._found.popleft()
+        values = np.array([d for _, d in self._found])
         if len(values) >= self.settings.min_measurements:
             middle = float(np.median(values))
             if np.mean(np.abs(values - middle) <= self.settings.max_spread_m) >= AGREEING_SHARE:
-                self._offset, self._offset_t = middle, pose.t
-        if pose.t - self._offset_t > self.settings.hold_s:
+                self._distance, self._distance_t = middle, pose.t
+        if pose.t - self._distance_t > self.settings.hold_s:
             self._offset = 0.0
+        elif expected is not None:  # the kerb hidden (parked cars, a bus): the vehicle is still that far from it
+            self._offset = expected - self._distance
         return moved_sideways(pose, self.side * self._offset) if self._offset else pose
 
     def measure(self, image: np.ndarray, boxes: np.ndarray, pose: Pose) -> float | None:
-        """Metres this frame says the GPS position is off towards the kerb (None: no kerb found)."""
-        if not self.sideways:
-            return None
-        expected = self._expected(pose)
-        if expected is None:
-            return None
-        found = self.strip.kerb(image, boxes, expected - self.settings.search_m, expected + self.settings.search_m)
+        """Metres this frame alone says the GPS position is off towards the kerb (None: no kerb found)."""
+        expected, found = self._measure(image, boxes, pose)
         return None if found is None else expected - found
+
+    def _measure(self, image: np.ndarray, boxes: np.ndarray, pose: Pose) -> tuple[float | None, float | None]:
+        """(metres to the kerb where the GPS and the zones put it, metres to the kerb seen); None where unknown."""
+        expected = self._expected(pose) if self.sideways else None
+        if expected is None:
+            return None, None
+        search = self.settings.search_m
+        return expected, self.strip.kerb(image, boxes, expected - search, expected + search)
 
     def _expected(self, pose: Pose) -> float | None:
         """Metres from the GPS position sideways (the camera's side) to the nearest kerb edge a zone has beside it."""
@@ -125,8 +139,9 @@ class GroundStrip:
         self.map_y = np.where(self.inside, uv[..., 1], 0).astype(np.float32)
 
     def kerb(self, image: np.ndarray, boxes: np.ndarray, near: float = 0.0, far: float = np.inf) -> float | None:
-        """Metres sideways, between ``near`` and ``far``, where the ground's brightness changes most across the
-        street in ``image`` (the detection ``boxes`` left out); None when no change stands out."""
+        """Metres sideways, between ``near`` and ``far``, of the first clear change of the ground's brightness
+        across the street, seen from the road, in ``image`` (the detection ``boxes`` left out); None when no change
+        stands out."""
         valid = self.inside.copy()
         for x1, y1, x2, y2 in np.asarray(boxes, dtype=float).reshape(-1, 4):
             pad_x, pad_y = BOX_MARGIN * (x2 - x1), BOX_MARGIN * (y2 - y1)
@@ -144,13 +159,13 @@ class GroundStrip:
         profile = _smoothed(profile, SMOOTH_M / STEP_M)
         change = np.abs(np.gradient(profile))
         change[~enough] = 0.0
-        peak = int(np.argmax(change))
-        background = float(np.median(change[enough]))
+        background = max(float(np.median(change[enough])), 1e-3)
         reach = round(STEP_WIDTH_M / STEP_M)
-        step = abs(profile[min(peak + reach, len(profile) - 1)] - profile[max(peak - reach, 0)])
-        if change[peak] < MIN_CONTRAST * max(background, 1e-3) or step < MIN_STEP or peak in (rows[0], rows[-1]):
-            return None
-        return float(self.across[peak])
+        for peak in _peaks(change, MAX_SHARE_OF_STRONGEST * change.max()):  # nearest the road first
+            step = abs(profile[min(peak + reach, len(profile) - 1)] - profile[max(peak - reach, 0)])
+            if change[peak] >= MIN_CONTRAST * background and step >= MIN_STEP and peak not in (rows[0], rows[-1]):
+                return float(self.across[peak])
+        return None
 
 
 def moved_sideways(pose: Pose, right_m: float) -> Pose:
@@ -160,17 +175,26 @@ def moved_sideways(pose: Pose, right_m: float) -> Pose:
     return replace(pose, x=float(x), y=float(y), lon=float(lon), lat=float(lat))
 
 
-def kerb_picture(view: GroundProjection, kerb_m: float, side: float = 1.0) -> np.ndarray:
+def kerb_picture(view: GroundProjection, kerb_m: float, side: float = 1.0,
+                 building_m: float | None = None) -> np.ndarray:
     """A synthetic frame of textured ground with a road (dark) and a pavement (light) meeting at ``kerb_m`` metres
-    to the side: for examples and tests."""
+    to the side, and a white wall from ``building_m`` on: for examples and tests."""
     width, height = view.image_size
     u, v = np.meshgrid(np.arange(width) + 0.5, np.arange(height) + 0.5)
     ground = view.to_ground(np.column_stack([u.ravel(), v.ravel()])).reshape(height, width, 2)
     across = side * ground[..., 1]
     texture = np.random.default_rng(0).normal(0, 6, (height, width))
     image = np.where(across > kerb_m, 150.0, 90.0) + texture
+    if building_m is not None:
+        image[across > building_m] = 250.0
     image[np.isnan(across)] = 200.0  # sky
     return np.clip(image, 0, 255).astype(np.uint8)
+
+
+def _peaks(values: np.ndarray, floor: float) -> np.ndarray:
+    """Indices of the local maxima of ``values`` at or above ``floor``, in order."""
+    inner = values[1:-1]
+    return np.flatnonzero((inner >= values[:-2]) & (inner >= values[2:]) & (inner >= floor) & (inner > 0)) + 1
 
 
 def _smoothed(values: np.ndarray, sigma: float) -> np.ndarray:

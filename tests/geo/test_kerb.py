@@ -31,6 +31,13 @@ def test_the_kerb_is_found_where_it_is_on_the_ground(kerb_m):
     assert found == pytest.approx(kerb_m, abs=0.15)
 
 
+def test_the_kerb_is_the_first_edge_seen_from_the_road_not_the_stronger_building_line():
+    view = GroundProjection(SIDE, SIZE)
+    strip = GroundStrip(view, np.arange(0.3, 16.0, 0.04))
+    assert strip.kerb(kerb_picture(view, 3.5, building_m=10.5), np.zeros((0, 4)), 0.5, 11.5) == pytest.approx(
+        3.5, abs=0.15)
+
+
 def test_a_car_over_part_of_the_kerb_is_left_out_and_one_over_all_of_it_hides_it():
     view = GroundProjection(SIDE, SIZE)
     strip = GroundStrip(view, np.arange(0.3, 16.0, 0.04))
