@@ -12,7 +12,9 @@ a different car taking the same spot must get a new identity. The memory does th
   size), is a new object; the old one ends.
 
 Time comes from the frames only, so a replay is exact. Gaps between frames longer than ``gap_threshold`` pause the
-absence clocks; a gap longer than ``max_gap`` ends every object, because nobody saw what happened meanwhile.
+absence clocks; a gap longer than ``max_gap`` ends every object, because nobody saw what happened meanwhile. An
+object whose spot a shifted view carried mostly out of the frame cannot be seen either: it waits the same way (no
+absence counted, not warned) and ends after ``max_gap`` out of view.
 """
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ class RestingParams:
     occlusion_rise: float = 0.2  # ... and this much more than its usual cover
     forget_after: float = 30.0  # seconds of absence after which an object is gone
     max_gap: float = 120.0  # seconds: a gap in the video, or an occlusion, longer than this ends every object
+    in_view: float = 0.5  # share of a spot that must lie inside the frame for the object to be seen
     gap_threshold: float = 5.0  # a frame interval longer than this is a gap in the video
     appearance_distance: float = 0.45  # Bhattacharyya distance above which two crops are different objects
     min_size_ratio: float = 0.55  # area ratio below which two boxes are different objects
@@ -80,6 +83,7 @@ class RestingObject:
     baseline_cover: float = 0.0
     left_at: float | None = None
     seen: bool = False  # confirmed in the latest frame
+    in_view: bool = True  # its spot lies in the frame (a shifted view can carry it out)
 
     @property
     def class_name(self) -> str:
@@ -154,7 +158,8 @@ class RestingMemory:
         self._confirm_from_spot(detections, t, claimed, image)
         created = self._settle_new_rests(detections, t, claimed, image)
         self._follow_appearance(t, image)
-        self._count_absence(detections, t, observed_dt)
+        frame = None if image is None else [0, 0, image.shape[1], image.shape[0]]
+        self._count_absence(detections, t, observed_dt, frame)
         ended += self._drop_ended()
         return RestingUpdate(list(self.objects), ended, created)
 
@@ -327,10 +332,17 @@ class RestingMemory:
 
     # -- absence ------------------------------------------------------------------------------------------------
 
-    def _count_absence(self, detections: Detections, t: float, observed_dt: float) -> None:
+    def _count_absence(self, detections: Detections, t: float, observed_dt: float, frame: list[int] | None) -> None:
+        """Absence of the objects not confirmed in this frame (``frame``: its box, None when the pixels are not
+        given)."""
         p = self.params
         for obj in self.objects:
+            obj.in_view = obj.seen or frame is None or box_coverage(obj.xyxy, frame)[0, 0] >= p.in_view
             if obj.seen:
+                continue
+            if not obj.in_view:  # nobody sees the spot, as in a gap in the video
+                if t - obj.last_seen_t > p.max_gap:
+                    obj.ended = "gap"
                 continue
             obj.occluded = self._occluded(obj, detections, t)
             if not obj.occluded:

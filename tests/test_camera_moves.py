@@ -122,6 +122,39 @@ def test_a_camera_aimed_elsewhere_and_back_within_max_gap_neither_clears_nor_war
     assert not run.of_type("clear")
 
 
+def panned_away(start: float, end: float) -> Callable[[float], tuple[float, float]]:
+    """A 170 px pan from ``start`` to ``end`` (within the limits: shifted) carrying the car's spot (x 100-200) to
+    x -70..30, mostly out of the 640 px frame, where the car is not detected."""
+    return lambda t: (-170.0, 0.0) if start <= t < end else (0.0, 0.0)
+
+
+def test_a_shift_that_puts_the_resting_car_out_of_frame_waits_as_for_a_gap(tmp_path):
+    aim = panned_away(80, 170)  # 90 s out of view, less than max_gap
+    run = Run(tmp_path).run(200, aim, lambda t: aim(t) == (0.0, 0.0))
+    assert run.views[100.0] == "shifted" and run.views[199.5] == "ok"
+    (warn,) = run.of_type("warn")
+    assert warn[0] == pytest.approx(60.0, abs=1.0)
+    assert not run.of_type("clear")  # it never left: not cleared while its spot was out of view
+    assert {e[2] for e in run.events} == {warn[2]}
+
+    aim = panned_away(80, 1000)  # out of view for longer than max_gap: ended as after an outage
+    run = Run(tmp_path / "away").run(230, aim, lambda t: aim(t) == (0.0, 0.0))
+    (clear,) = run.of_type("clear")
+    max_gap = run.config.resting.max_gap
+    assert clear[0] > 79.5 + max_gap and clear[0] <= 79.5 + max_gap + 1.0
+    assert clear[3] == 79.5  # at the car's last sighting
+    assert [e[1] for e in run.events] == ["warn", "clear"]
+
+
+def test_a_warn_due_while_the_spot_is_out_of_frame_comes_when_it_is_back_in_view(tmp_path):
+    aim = panned_away(40, 100)
+    run = Run(tmp_path, warn_after="90s").run(160, aim, lambda t: aim(t) == (0.0, 0.0))
+    assert run.views[50.0] == "shifted"
+    (warn,) = run.of_type("warn")
+    assert 100.0 <= warn[0] <= 102.0  # due at 90 s, unseen then: warned once the view is back (noticed within 2 s)
+    assert warn[3] == warn[0] and not run.of_type("clear")
+
+
 def test_a_slow_sway_of_a_few_pixels_changes_no_event(tmp_path):
     def sway(t: float) -> tuple[float, float]:
         return 3.0 * np.sin(2 * np.pi * t / 60), 2.0 * np.sin(2 * np.pi * t / 45)

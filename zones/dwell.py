@@ -3,7 +3,7 @@
 - ``rest``: a violation began; its timer started at ``since_t`` (the moment the object came to rest, or the start
   of the zone's active hours if later). Evidence is taken now and kept until the timer decides it is needed.
 - ``warn``: the object has rested ``warn_after`` and is there now (seen within ``PRESENT_WITHIN`` seconds, or
-  hidden behind something that stopped in front of it).
+  hidden behind something that stopped in front of it), its spot in the frame (a shifted view can carry it out).
 - ``escalate``: as ``warn``, after ``escalate_after`` (only if configured).
 - ``clear``: a warned object has been absent ``clear_after``; its ``t`` is the last time it was seen.
 - ``drop``: the violation ended before any warning; no event, evidence discarded.
@@ -121,7 +121,7 @@ class ZoneTimers:
 
     def _fire(self, timer: _Timer, t: float) -> list[StateChange]:
         violation = timer.violation
-        if violation.absent_s > PRESENT_WITHIN:
+        if violation.absent_s > PRESENT_WITHIN or not violation.in_view:
             return []
         dwell = t - timer.since_t
         if not timer.warned and dwell >= self.settings.warn_after:

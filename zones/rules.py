@@ -47,6 +47,7 @@ class Violation:
     last_seen_t: float
     absent_s: float
     score: float
+    in_view: bool = True  # its spot lies in the frame (detector.resting.RestingObject.in_view)
 
     @property
     def key(self) -> tuple[str, str, str]:
@@ -178,4 +179,4 @@ def _setups(parts: list[RestingObject]) -> list[list[RestingObject]]:
 
 def _violation(rule: str, zone_id: str, obj: RestingObject) -> Violation:
     return Violation(rule, zone_id, str(obj.object_id), obj.class_name, obj.xyxy, obj.since_t, obj.last_seen_t,
-                     obj.absent_s, obj.score)
+                     obj.absent_s, obj.score, obj.in_view)
