@@ -72,6 +72,8 @@ class TruthObject:
     box: tuple[float, float, float, float]
     warn: float | None
     clear: float | None
+    plate: str | None = None  # repeat-offender scenarios: the plate and the ladder step its warn must carry
+    action: str | None = None
 
 
 @dataclass(frozen=True)
@@ -81,6 +83,7 @@ class TruthScenario:
     duration: float
     objects: tuple[TruthObject, ...]
     aim: tuple[Aim, ...] = ()  # where the camera looked: the objects' boxes are in its reference view
+    origin: datetime | None = None  # several recordings: times are seconds of wall time after this
 
 
 @dataclass(frozen=True)
@@ -141,6 +144,8 @@ def _scenario(file: Path) -> TruthScenario | GeoTruthScenario:
         data = json.loads(file.read_text(encoding="utf-8"))
         if isinstance(data, dict) and data.get("kind") == "patrol":
             return _geo_scenario(data)
+        if isinstance(data, dict) and data.get("kind") == "recordings":
+            return _recordings_scenario(data)
         camera = data["camera_id"]
         objects = tuple(
             TruthObject(data["scenario"], camera, o["id"], o["class_name"], o["rule"], o["zone"],
@@ -171,3 +176,16 @@ def _geo_scenario(data: dict) -> GeoTruthScenario:
         for o in data["objects"]
     )
     return GeoTruthScenario(data["scenario"], data["camera_id"], sum(d for _, d in passes), origin, passes, objects)
+
+
+def _recordings_scenario(data: dict) -> TruthScenario:
+    """A repeat-offender ``gt.json`` (one camera, several recordings): its times are seconds of wall time after
+    ``origin``, which the scorer puts the events' ``ts`` on. KeyError, TypeError or ValueError on anything missing."""
+    objects = tuple(
+        TruthObject(data["scenario"], data["camera_id"], o["id"], o["class_name"], o["rule"], o["zone"],
+                    float(o["rest_start"]), float(o["rest_end"]), tuple(o["box"]), o["expected"]["warn"],
+                    o["expected"]["clear"], o["expected"]["plate"], o["expected"]["action"])
+        for o in data["objects"]
+    )
+    return TruthScenario(data["scenario"], data["camera_id"], float(data["duration"]), objects,
+                         origin=datetime.fromisoformat(data["origin"]))

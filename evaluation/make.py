@@ -15,27 +15,33 @@ import yaml
 
 from evaluation.material import Material
 from evaluation.patrol import PATROL_SCENARIOS, PatrolBuilder, PatrolScenario
+from evaluation.repeat_offender import REPEAT_SCENARIOS, RepeatBuilder, RepeatScenario
 from evaluation.scenario import VERIFY_EVERY_S, Builder, Scenario
 from evaluation.suite import by_name
 
 SUITE_FILE = "suite.yaml"
+ONLY_NAMED = {**PATROL_SCENARIOS, **REPEAT_SCENARIOS}  # run recording by recording: rendered only when named
 
 
 def make_scenarios(out: Path, material: Material, names: list[str] | None = None,
                    on_done: Callable[[Scenario, dict], None] | None = None,
                    scenarios: list[Scenario] | None = None, verify_every: float = VERIFY_EVERY_S) -> list[dict]:
     """Render ``scenarios`` (default: the suite's ``names``, or all of it) and rewrite ``suite.yaml``; returns their
-    ground truths. Patrol scenarios (``PATROL_SCENARIOS``) are rendered only when named: they are run pass by pass,
-    not through ``suite.yaml``."""
+    ground truths. Patrol and repeat-offender scenarios (``ONLY_NAMED``) are rendered only when named: they are run
+    pass by pass or day by day, not through ``suite.yaml``."""
     out.mkdir(parents=True, exist_ok=True)
-    patrols = [PATROL_SCENARIOS[n]() for n in names or [] if n in PATROL_SCENARIOS]
-    fixed = [n for n in names or [] if n not in PATROL_SCENARIOS]
+    patrols = [ONLY_NAMED[n]() for n in names or [] if n in ONLY_NAMED]
+    fixed = [n for n in names or [] if n not in ONLY_NAMED]
     if scenarios is None:
         scenarios = by_name(fixed) if fixed or not patrols else []
     builder = Builder(material, verify_every)
     truths = []
     for scenario in [*scenarios, *patrols]:
-        render = PatrolBuilder(material).render if isinstance(scenario, PatrolScenario) else builder.render
+        render = builder.render
+        if isinstance(scenario, PatrolScenario):
+            render = PatrolBuilder(material).render
+        elif isinstance(scenario, RepeatScenario):
+            render = RepeatBuilder(material).render
         truth = render(scenario, out / scenario.name)
         truths.append(truth)
         if on_done:

@@ -21,7 +21,7 @@ from detector.boxes import box_coverage, box_iou
 from detector.detections import Detections
 from detector.load import Detector
 from evaluation.props import rendered_umbrellas
-from evaluation.scenes import ScaleLaw, SourceClip, detect_all, even_size
+from evaluation.scenes import ScaleLaw, SourceClip, detect_all, even_size, zoom_view
 from evaluation.sprites import Sprite, cut_from_photo, cut_sprites
 
 # Where each class's sprites are cut from (clip, width to decode at: sprites are cut large and scaled down).
@@ -58,11 +58,15 @@ class Scene:
 class SceneSpec:
     clip: str  # relative to the data folder
     width: int
+    crop: tuple[int, int, int, int] | None = None  # x, y, width, height of the decoded view, enlarged ``zoom`` times
+    zoom: float = 1.0
 
 
 SCENES = {
     "residential": SceneSpec("clips/us_residential_street.mp4", 640),
     "pedestrian": SceneSpec("clips/pedestrian_street_1080p.mp4", 640),
+    # the pedestrian street's near pavement through a 2x longer lens (1280x720): a car there shows a readable plate
+    "pedestrian-near": SceneSpec("clips/pedestrian_street_1080p.mp4", 1920, crop=(1160, 700, 640, 360), zoom=2.0),
 }
 
 
@@ -93,8 +97,10 @@ class Material:
         if name not in self._scenes:
             spec = SCENES[name]
             _clip, median, found = self.clip(spec.clip, spec.width)
+            law = ScaleLaw.fit(found, median.shape[0])
+            if spec.crop is not None:
+                median, law = zoom_view(median, spec.crop, spec.zoom), law.zoomed(spec.crop[1], spec.zoom)
             background = even_size(median)
-            law = ScaleLaw.fit(found, background.shape[0])
             static = self.detector.detect(background)
             self._scenes[name] = Scene(name, spec.clip, background, law, static)
         return self._scenes[name]

@@ -235,4 +235,8 @@ MEANING = """
   measured here. Tables, carts and blanket pitches are not covered at all.
 - The detector table compares models and backends with one another on 12 frames; with so few boxes, differences
   of a few points are noise, and motorcycle and truck (one box each) say nothing.
+- The repeat offender (`--only repeat-offender`: one camera, three recordings a week apart, plates read) is run
+  day by day outside the suite and scored on wall time with each warn's `plate` and `action`: 4 of 4 warns,
+  plates 4 right, actions 4 right (advise, educate, enforce; another plate advise) on 2026-12-02. Commands and
+  details: [PLATES.md](PLATES.md#measured-end-to-end-the-repeat-offender).
 """

@@ -70,6 +70,15 @@ class ScaleLaw:
         slope = float(vy / vx) if abs(vx) > 1e-9 else 0.0
         return cls(slope, float(y0 - slope * x0))
 
+    def zoomed(self, y0: float, zoom: float) -> ScaleLaw:
+        """The law of a view cut at row ``y0`` and enlarged ``zoom`` times (a longer lens on the same camera):
+        row ``y`` of the new view is row ``y0 + y / zoom`` of this one, and everything is ``zoom`` times taller.
+
+        >>> ScaleLaw(0.2, -10.0).zoomed(100.0, 2.0).height_px("car", 100.0)  # row 150 of the old view, doubled
+        60.0
+        """
+        return ScaleLaw(self.slope, zoom * (self.slope * y0 + self.intercept))
+
 
 @dataclass
 class SourceClip:
@@ -103,6 +112,13 @@ class SourceClip:
     def median(self) -> np.ndarray:
         """The empty scene: per-pixel temporal median, so anything that moves vanishes."""
         return np.median(np.stack(self.frames), axis=0).astype(np.uint8)
+
+
+def zoom_view(image: np.ndarray, crop: tuple[int, int, int, int], zoom: float) -> np.ndarray:
+    """The ``crop`` (x, y, width, height) of ``image`` enlarged ``zoom`` times (cubic): a zoomed camera's view."""
+    x, y, width, height = crop
+    return cv2.resize(image[y:y + height, x:x + width], (round(width * zoom), round(height * zoom)),
+                      interpolation=cv2.INTER_CUBIC)
 
 
 def even_size(image: np.ndarray) -> np.ndarray:

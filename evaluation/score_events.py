@@ -18,6 +18,12 @@ a ``ts`` with its offset cannot match there. Reported per rule and overall: prec
 (duplicates count against precision), warn-time and clear-time error (predicted minus expected: median and worst),
 duplicates, false alarms and false alarms per camera-hour.
 
+Scenarios of several recordings of one camera (``"kind": "recordings"``, the repeat offender) are matched on wall
+time: each event's ``t`` is taken from its ``ts`` (seconds after the truth's ``origin``; an event without a ``ts``
+with its offset cannot match). Where the truth gives a warn's ``plate`` and ``action``, the matched warn's are
+checked: plates right, null (not read) or wrong; actions right, wrong or missed (no action: a null plate climbs no
+ladder, or the warn itself was missed).
+
 Example:
     >>> scores = score_events([], [])
     >>> scores.overall.f1 is None
@@ -39,6 +45,8 @@ from events.record import Event
 from geo import distance_m
 
 GEO_RADIUS_M = 5.0  # how far a patrol event's position may be from its object and still match
+PLATE_VERDICTS = ("right", "null", "wrong")
+ACTION_VERDICTS = ("right", "wrong", "missed")
 
 
 @dataclass
@@ -54,6 +62,8 @@ class RuleScore:
     clear_errors: list[float] = field(default_factory=list)
     position_errors: list[float] = field(default_factory=list)  # metres, matched warns of moving cameras
     camera_hours: float = 0.0
+    plates: dict[str, int] = field(default_factory=lambda: dict.fromkeys(PLATE_VERDICTS, 0))
+    actions: dict[str, int] = field(default_factory=lambda: dict.fromkeys(ACTION_VERDICTS, 0))
 
     @property
     def predicted(self) -> int:
@@ -85,6 +95,9 @@ class RuleScore:
         self.warn_errors += other.warn_errors
         self.clear_errors += other.clear_errors
         self.position_errors += other.position_errors
+        for mine, theirs in ((self.plates, other.plates), (self.actions, other.actions)):
+            for verdict, count in theirs.items():
+                mine[verdict] += count
 
     def summary(self) -> dict:
         return {
@@ -97,6 +110,7 @@ class RuleScore:
             "missed_clears": self.missed_clears, "spurious_clears": self.spurious_clears,
             "position_error_median": median(self.position_errors),
             "position_error_p95": percentile(self.position_errors, 95),
+            "plates": dict(self.plates), "actions": dict(self.actions),
         }
 
 
@@ -113,6 +127,8 @@ class Outcome:
     clear: float | None
     verdict: str  # ok, missed, no event (ok), duplicate, false alarm, missed clear, spurious clear
     event_id: str | None = None
+    plate: str | None = None  # right, null or wrong, where the truth gives the warn's plate
+    action: str | None = None  # right, wrong or missed, where the truth gives its action
 
 
 @dataclass
@@ -158,7 +174,7 @@ def score_events(truth: list[TruthScenario | GeoTruthScenario], events: list[Eve
         if isinstance(scenario, GeoTruthScenario):
             outcomes += _score_geo_camera(scenario, mine, scores, tolerance, radius)
         else:
-            outcomes += _score_camera(scenario, mine, scores, tolerance, min_iou)
+            outcomes += _score_camera(scenario, _on_wall_clock(scenario, mine), scores, tolerance, min_iou)
     overall = RuleScore("overall", camera_hours=hours)
     for score in scores.values():
         overall.add(score)
@@ -182,6 +198,7 @@ def _score_camera(scenario: TruthScenario, events: list[Event], scores: dict[str
     matched_events = {id(e) for e in pairs.values()}
     outcomes = _tally(scenario, due, pairs, scores,
                       lambda obj, event, score: _matched_outcome(scenario, obj, event, clears, score))
+    _missed_actions(due, pairs, scores, outcomes)
     for event in warns:
         if id(event) in matched_events:
             continue
@@ -264,8 +281,10 @@ def _matched_outcome(scenario: TruthScenario, obj: TruthObject, warn: Event, cle
     score.warn_errors.append(warn.t - obj.warn)
     clear = next((c for c in clears if c.zone_id == warn.zone_id and c.object_id == warn.object_id), None)
     clear_t = clear.t if clear else None
-    return Outcome(scenario.name, obj.id, obj.rule, obj.warn, warn.t, obj.clear, clear_t,
-                   _clear_verdict(obj.clear, clear_t, score), warn.event_id)
+    verdict = _clear_verdict(obj.clear, clear_t, score)
+    plate, action = _ladder_verdicts(obj, warn, score)
+    return Outcome(scenario.name, obj.id, obj.rule, obj.warn, warn.t, obj.clear, clear_t, verdict, warn.event_id,
+                   plate, action)
 
 
 def _clear_verdict(expected: float | None, found: float | None, score: RuleScore) -> str:
@@ -279,6 +298,45 @@ def _clear_verdict(expected: float | None, found: float | None, score: RuleScore
     if found is not None:
         score.clear_errors.append(found - expected)
     return "ok"
+
+
+def _on_wall_clock(scenario: TruthScenario, events: list[Event]) -> list[Event]:
+    """``events`` as they are, or (a scenario of several recordings) with ``t`` the seconds of their ``ts`` after
+    the truth's origin; NaN, which matches nothing, without a ``ts`` with its offset."""
+    if scenario.origin is None:
+        return events
+    return [e.model_copy(update={"t": _seconds_after(scenario.origin, e.ts)}) for e in events]
+
+
+def _seconds_after(origin: datetime, ts: str | None) -> float:
+    try:
+        when = datetime.fromisoformat(ts) if ts else None
+    except ValueError:
+        when = None
+    if when is None or when.utcoffset() is None:
+        return float("nan")
+    return (when - origin).total_seconds()
+
+
+def _ladder_verdicts(obj: TruthObject, warn: Event, score: RuleScore) -> tuple[str | None, str | None]:
+    """A matched warn's plate (right, null, wrong) and action (right, wrong, missed) where the truth gives them."""
+    plate = action = None
+    if obj.plate is not None:
+        plate = "null" if warn.plate is None else "right" if warn.plate == obj.plate else "wrong"
+        score.plates[plate] += 1
+    if obj.action is not None:
+        action = "missed" if warn.action is None else "right" if warn.action == obj.action else "wrong"
+        score.actions[action] += 1
+    return plate, action
+
+
+def _missed_actions(due: list[TruthObject], pairs: dict[str, Event], scores: dict[str, RuleScore],
+                    outcomes: list[Outcome]) -> None:
+    """A missed warn that should have carried an action misses its action too."""
+    for obj, outcome in zip(due, outcomes, strict=True):
+        if obj.action is not None and obj.id not in pairs:
+            scores[obj.rule].actions["missed"] += 1
+            outcome.action = "missed"
 
 
 def _iou(a, b) -> float:

@@ -45,9 +45,31 @@ def _pair(median: float | None, worst: float | None) -> str:
 def outcome_rows(scores: EventScores) -> list[list[str]]:
     return [
         [o.scenario, o.object_id or "-", o.rule or "-", seconds(o.expected_warn), seconds(o.warn),
-         seconds(o.expected_clear), seconds(o.clear), o.verdict]
+         seconds(o.expected_clear), seconds(o.clear), o.verdict + _ladder(o)]
         for o in scores.outcomes
     ]
+
+
+def _ladder(outcome) -> str:
+    """``; plate right, action wrong`` where the truth gives the warn's plate or action."""
+    parts = [f"{name} {verdict}" for name, verdict in (("plate", outcome.plate), ("action", outcome.action))
+             if verdict is not None]
+    return "; " + ", ".join(parts) if parts else ""
+
+
+def ladder_line(score: RuleScore) -> str | None:
+    """The plates and actions of the warns whose truth gives them, in one sentence; None when there are none.
+
+    >>> score = RuleScore("overall")
+    >>> score.plates.update(right=2, null=1); score.actions.update(right=2, missed=1)
+    >>> ladder_line(score)
+    'Plates of matched warns: 2 right, 1 null, 0 wrong; actions (offence ladder): 2 right, 0 wrong, 1 missed'
+    """
+    if not any(score.plates.values()) and not any(score.actions.values()):
+        return None
+    plates = ", ".join(f"{n} {v}" for v, n in score.plates.items())
+    actions = ", ".join(f"{n} {v}" for v, n in score.actions.items())
+    return f"Plates of matched warns: {plates}; actions (offence ladder): {actions}"
 
 
 def markdown(header: list[str], rows: list[list[str]]) -> str:

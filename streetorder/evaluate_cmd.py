@@ -16,14 +16,15 @@ from detector.load import load_detector
 from evaluation.detector_table import HEADER as DETECTOR_HEADER
 from evaluation.detector_table import DetectorRow, compare_detectors, detector_rows, validator_row
 from evaluation.events_io import GeoTruthScenario, ScoringInputError, read_events, read_truth
-from evaluation.make import SUITE_FILE, make_scenarios
+from evaluation.make import ONLY_NAMED, SUITE_FILE, make_scenarios
 from evaluation.material import Material
 from evaluation.patrol import PATROL_SCENARIOS
+from evaluation.repeat_offender import REPEAT_SCENARIOS
 from evaluation.report import write_report
 from evaluation.score_detections import DEFAULT_RUNS, LabelError, read_labelled
 from evaluation.score_events import EventScores, score_events
 from evaluation.suite import by_name, suite
-from evaluation.tables import EVENT_HEADER, OUTCOME_HEADER, event_rows, outcome_rows
+from evaluation.tables import EVENT_HEADER, OUTCOME_HEADER, event_rows, ladder_line, outcome_rows
 from streetorder import process_cmd
 from zones.config import ConfigError
 
@@ -93,12 +94,16 @@ def run_make(args: argparse.Namespace, console: Console) -> int:
             patrol = make()
             console.print(f"{patrol.name:22} {patrol.duration:5.0f} s {patrol.fps:4g} fps  {patrol.title} "
                           f"({len(patrol.passes)} passes; only with --only {patrol.name})")
+        for make in REPEAT_SCENARIOS.values():
+            repeat = make()
+            console.print(f"{repeat.name:22} {sum(repeat.durations):5.0f} s {repeat.fps:4g} fps  {repeat.title} "
+                          f"({len(repeat.days)} days; only with --only {repeat.name})")
         return 0
     data = args.data or shared_data()
     try:
-        by_name([n for n in args.only or [] if n not in PATROL_SCENARIOS] or None)  # unknown names: refused early
+        by_name([n for n in args.only or [] if n not in ONLY_NAMED] or None)  # unknown names: refused early
     except ValueError as exc:
-        raise ConfigError(f"{exc}, {', '.join(PATROL_SCENARIOS)}") from None
+        raise ConfigError(f"{exc}, {', '.join(ONLY_NAMED)}") from None
     detector = load_detector(args.model)
 
     def done(scenario, truth) -> None:
@@ -122,6 +127,10 @@ def run_make(args: argparse.Namespace, console: Console) -> int:
             folder = args.out / truth["scenario"]
             console.print(f"Patrol {truth['scenario']}: for each pass in order, streetorder process --config "
                           f"{folder}/pass-K.yaml --out {folder}/run (K = 1..{len(truth['passes'])})")
+        if truth.get("kind") == "recordings":
+            folder = args.out / truth["scenario"]
+            console.print(f"{truth['scenario']}: for each day in order, streetorder process --config "
+                          f"{folder}/day-K.yaml --out {folder}/run (K = 1..{len(truth['recordings'])})")
     return 1 if weak else 0
 
 
@@ -161,6 +170,9 @@ def print_event_scores(console: Console, scores: EventScores, outcomes: bool = F
         console.print(f"Position of matched patrol warns against ground truth: median "
                       f"{where['position_error_median']:.2f} m, 95th percentile {where['position_error_p95']:.2f} m "
                       f"({len(scores.overall.position_errors)} warns)")
+    ladder = ladder_line(scores.overall)
+    if ladder:
+        console.print(ladder, highlight=False)
     if scores.ignored_events:
         console.print(f"{scores.ignored_events} event(s) on cameras without ground truth were ignored.")
 

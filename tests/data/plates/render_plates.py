@@ -1,9 +1,9 @@
 """Render the synthetic plate set of tests/data/plates/rendered (run once; the JPEGs and labels.csv are committed).
 
 Needs the Debian font package fonts-wqy-zenhei (``apt-get install -y fonts-wqy-zenhei``; the font is not
-committed). Plates follow GA 36 layouts: blue (white text) and yellow (black text) 440x140 mm with 7 characters,
-green new-energy 480x140 mm with 8; each is put on a plain "vehicle rear" at 60-150 px wide, turned (perspective),
-blurred, noised and JPEG-compressed. Seeded: the same run gives the same set.
+committed). Plates are drawn by ``evaluation/plate_art.py`` in GA 36 layouts: blue (white text) and yellow (black
+text) 440x140 mm with 7 characters, green new-energy 480x140 mm with 8; each is put on a plain "vehicle rear" at
+60-150 px wide, turned (perspective), blurred, noised and JPEG-compressed. Seeded: the same run gives the same set.
 
     .venv/bin/python tests/data/plates/render_plates.py
 """
@@ -16,17 +16,13 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from PIL import Image, ImageDraw, ImageFont
 
+from evaluation.plate_art import draw_plate, plate_font
 from plates.grammar import PROVINCES, SEPARATOR
 
-FONT = "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc"
 OUT = Path(__file__).with_name("rendered")
 SERIAL = "ABCDEFGHJKLMNPQRSTUVWXYZ0123456789"
 DIGITS = "0123456789"
-# background, text (RGB); the green plate is a gradient from its top colour to its bottom colour
-COLOURS = {"blue": ((10, 70, 180), (245, 245, 245)), "yellow": ((240, 185, 20), (15, 15, 15))}
-GREEN_TOP, GREEN_BOTTOM, GREEN_TEXT = (235, 245, 235), (90, 195, 100), (15, 15, 15)
 PAINTS = [(225, 225, 225), (30, 30, 35), (160, 160, 165), (150, 30, 30), (40, 60, 120)]
 
 
@@ -41,45 +37,6 @@ def plate_text(kind: str, index: int, rng: random.Random) -> str:
     else:
         serial = "".join(rng.choices(SERIAL, k=5))
     return prefix + SEPARATOR + serial
-
-
-def glyph(font: ImageFont.FreeTypeFont, character: str, size: tuple[int, int], colour) -> Image.Image:
-    """``character`` scaled to the height of ``size`` and centred in it (squeezed when wider, as plate
-    characters are tall and narrow), as an RGBA image."""
-    canvas = Image.new("L", (200, 200), 0)
-    ImageDraw.Draw(canvas).text((20, 10), character, font=font, fill=255)
-    shape = canvas.crop(canvas.getbbox())
-    width = min(size[0], round(shape.width * size[1] / shape.height))
-    cell = Image.new("L", size, 0)
-    cell.paste(shape.resize((width, size[1]), Image.LANCZOS), ((size[0] - width) // 2, 0))
-    solid = Image.new("RGBA", size, (*colour, 255))
-    solid.putalpha(cell)
-    return solid
-
-
-def draw_plate(text: str, kind: str, font: ImageFont.FreeTypeFont) -> np.ndarray:
-    """The plate at 1 px per mm (RGB), characters 45x90 mm (43x90 on green plates), framed by a thin border."""
-    characters = text.replace(SEPARATOR, "")
-    if kind == "green":
-        width, char_width, gap, dot_gap = 480, 43, 9, 49
-        ramp = np.linspace(0, 1, 140)[:, None, None]
-        background = (np.array(GREEN_TOP) * (1 - ramp) + np.array(GREEN_BOTTOM) * ramp) * np.ones((1, width, 1))
-        image = Image.fromarray(background.astype(np.uint8))
-        ink = GREEN_TEXT
-    else:
-        width, char_width, gap, dot_gap = 440, 45, 12, 34
-        paper, ink = COLOURS[kind]
-        image = Image.new("RGB", (width, 140), paper)
-    draw = ImageDraw.Draw(image)
-    draw.rectangle((4, 4, width - 5, 135), outline=ink, width=3)
-    x = 15.5 if kind != "green" else 12
-    for position, character in enumerate(characters):
-        image.paste(g := glyph(font, character, (char_width, 90), ink), (round(x), 25), g)
-        x += char_width + (dot_gap if position == 1 else gap)
-        if position == 1:
-            centre = round(x - dot_gap / 2)
-            draw.ellipse((centre - 5, 65, centre + 5, 75), fill=ink)
-    return np.asarray(image)
 
 
 def vehicle_rear(rng: random.Random, size: tuple[int, int]) -> np.ndarray:
@@ -119,7 +76,7 @@ def place(plate_rgb: np.ndarray, rng: random.Random, plate_width: int) -> np.nda
 
 def main(count_per_kind: int = 12) -> None:
     rng = random.Random(12)
-    font = ImageFont.truetype(FONT, 150)
+    font = plate_font()
     OUT.mkdir(exist_ok=True)
     rows = []
     for k, kind in enumerate(("blue", "yellow", "green")):
