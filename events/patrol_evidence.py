@@ -55,11 +55,12 @@ class PatrolEvidence:
         return self.write(zone_id, mark_id, f"{what}-crop", crop(image, bbox))
 
     def remove(self, relative: str | None) -> None:
-        """Delete a photo and its crop nobody needs any more (a mark dropped before any warn)."""
+        """Delete a photo, its crop and its plate photo nobody needs any more (a mark dropped before any warn)."""
         if relative:
             photo = under(self.root, relative)
             photo.unlink(missing_ok=True)
-            photo.with_name(f"{photo.stem}-crop{photo.suffix}").unlink(missing_ok=True)
+            for part in ("crop", "plate"):
+                photo.with_name(f"{photo.stem}-{part}{photo.suffix}").unlink(missing_ok=True)
 
 
 def ground_outline_in_image(outline_xy: np.ndarray, pose: Pose, view: GroundProjection) -> np.ndarray | None:

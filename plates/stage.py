@@ -4,7 +4,7 @@ vote.
 A read costs 0.1-0.4 s of CPU, so it never runs on every detection: only on objects of ``rules`` (sidewalk
 parking) with a running, not yet warned timer that are seen in the current frame, at most once every ``every``
 seconds and ``max_reads`` times per object. The voted plate (or None) is then what the object's warn, escalate and
-clear events carry. Moving cameras call ``look`` with each sighting's vehicle crop and ``plate`` at their events.
+clear events carry. Moving cameras read a sighting's largest views during its pass at once (``read_views``).
 """
 
 from __future__ import annotations
@@ -107,14 +107,32 @@ class PlateStage:
 
     def look(self, object_id: str, image: np.ndarray, t: float, xyxy: Any = None) -> bool:
         """Read ``object_id``'s plate on ``image`` (cut to ``xyxy``, or already a vehicle crop) if a read is due at
-        ``t``; True when it was read. Moving cameras call this with the crop of each sighting."""
+        ``t``; True when it was read."""
+        reading = self._reading(object_id)
+        if reading.reads >= self.max_reads or t < reading.next_t:
+            return False
+        self._add(object_id, reading, image if xyxy is None else crop(image, xyxy), t)
+        return True
+
+    def read_views(self, object_id: str, views: Iterable[tuple[float, np.ndarray]]) -> ObjectPlate | None:
+        """Read the vehicle crops ``views`` (``(t, crop)``, the first ``max_reads``) of one object at once, vote,
+        and forget the object: a moving camera's sighting, whose views are known only when its pass ends."""
+        reading = self._reading(object_id)
+        for t, vehicle in views:
+            if reading.reads < self.max_reads:
+                self._add(object_id, reading, vehicle, t)
+        plate = self.plate(object_id)
+        del self._objects[object_id]
+        return plate
+
+    def _reading(self, object_id: str) -> _Reading:
         reading = self._objects.get(object_id)
         if reading is None:  # the plate stands on agreeing reads alone: one confident misread must not decide it
             vote = PlateVote(self.grammar, min_agreeing=self.min_agreeing, min_score=float("inf"))
             reading = self._objects[object_id] = _Reading(vote)
-        if reading.reads >= self.max_reads or t < reading.next_t:
-            return False
-        vehicle = image if xyxy is None else crop(image, xyxy)
+        return reading
+
+    def _add(self, object_id: str, reading: _Reading, vehicle: np.ndarray, t: float) -> None:
         reading.reads += 1
         reading.next_t = t + self.every
         read = self._read(vehicle)
@@ -125,7 +143,6 @@ class PlateStage:
             best = reading.photos.get(read.text)
             if best is None or read.score > best[0]:
                 reading.photos[read.text] = (read.score, _region(vehicle, read.box))
-        return True
 
     def plate(self, object_id: str) -> ObjectPlate | None:
         """What the object's events carry; None when it was never read (no timer ran for it here)."""

@@ -2,7 +2,8 @@
 
     source -> Frame -> detector.detect -> GPS pose at the frame's t (moved sideways to the kerb seen: geo.kerb)
            -> each box's ground contact -> the map (geo)
-           -> MapTracker.update (ids by place) -> PassWatch.update (sightings, spot views) -> ChalkBook -> events
+           -> MapTracker.update (ids by place) -> PassWatch.update (sightings, their plates, spot views)
+           -> ChalkBook -> events (the ladder grades warns of read plates)
 
 A moving camera cannot watch a spot for minutes, so its dwell rule is digital chalking (``zones.chalk``): the
 marks are kept in the store between runs, so each recording of a patrol is one ``process`` run into the same
@@ -11,6 +12,7 @@ output folder.
 
 from __future__ import annotations
 
+import logging
 import math
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -22,12 +24,15 @@ import numpy as np
 from detector.appearance import appearance
 from detector.detections import Detections
 from events.chalk_marks import ChalkMarkStore
+from events.ladder import Ladder
 from events.patrol_evidence import PatrolEvidence, draw_map, footer_text
 from events.record import Event, SightingRecord, event_id
 from events.recorder import EventRecorder
 from geo import GroundProjection, MountError, Pose, VideoTrack, read_track, to_local, to_vehicle, trust_range
 from geo.errors import TrackError
 from geo.kerb import KerbAlign
+from plates.stage import open_stage
+from plates.views import BestViews
 from streams.frames import Frame
 from streams.pipeline import StageClock
 from zones.chalk import ChalkChange, ChalkParams, Sighting
@@ -41,6 +46,8 @@ COVER_MARGIN = 0.05  # a box covers a ground pixel this share of its height belo
 MIN_GROUND_DETAIL = 30.0
 DETAIL_PATCH = 16  # pixels either side of the spot
 DEFAULT_TRUST_RANGE_M = 16.0  # a ground_points mount has no error model: the default mount's figure
+
+log = logging.getLogger(__name__)
 
 
 class PatrolPipeline:
@@ -63,7 +70,12 @@ class PatrolPipeline:
         params = ChalkParams(match_radius=camera.patrol.match_radius, forget_after=camera.patrol.forget_after)
         self.book = marks.load(camera.id, params, {z.id: z.dwell.warn_after for z in camera.zones})
         self.book.forget_older_than(self.clock(0.0))
-        self.watch = PassWatch(camera.id, self.recording, self.zones, self.book, camera.patrol, self.clock)
+        self.plates = open_stage(camera.plates)  # None: this camera reads no plates
+        self.views = BestViews(self.plates.max_reads if self.plates is not None else 0)  # vehicles' largest views
+        self._plate_photos: dict[int, np.ndarray] = {}  # track -> its plate region, until its photos are written
+        self.ladder = Ladder(config.enforcement, recorder.store)
+        self.watch = PassWatch(camera.id, self.recording, self.zones, self.book, camera.patrol, self.clock,
+                               read_plate=self._read_plate)
         self.evidence = PatrolEvidence(out_dir, camera.id)
         self.path: list[tuple[float, float]] = []  # the vehicle's positions, for the maps
         self._best: dict[int, tuple[np.ndarray, Pose | None]] = {}  # track -> its best frame and pose
@@ -77,6 +89,7 @@ class PatrolPipeline:
         clock.lap("view")
         placements = self._place(detections, pose, frame.image) if pose is not None else []
         placements = self.tracker.update(placements, frame.t)
+        self._keep_views(placements, frame.image, frame.t)
         clock.lap("track")
         if pose is not None:
             self.path.append((pose.x, pose.y))
@@ -86,6 +99,7 @@ class PatrolPipeline:
             return None if pose is None else self._spot(x, y, pose, detections, standing, frame.image)
 
         changes, best_now, empty_now = self.watch.update(frame.t, placements, spot)
+        self.views.forget_unseen_since(frame.t - self.watch.end_after)  # their tracks ended, read or not
         for track_id in best_now:
             self._best[track_id] = (frame.image, pose)
         for mark_id in empty_now:
@@ -99,7 +113,33 @@ class PatrolPipeline:
         """The recording ended: tracks become sightings, visits are judged, the marks are saved."""
         events = self._record(self.watch.finish(frame.t if frame is not None else 0.0))
         self.marks.save(self.camera.id, self.book)
+        if self.plates is not None:
+            log.info("camera %s: %s", self.camera.id, self.plates.cost())
         return events
+
+    def _keep_views(self, placements: list[Placement], image: np.ndarray, t: float) -> None:
+        """Keep the largest views of the vehicles standing in a zone whose rule reads plates (sidewalk parking)."""
+        if self.plates is None:
+            return
+        for p in placements:
+            found = self.zones.violation(p.category, *p.xy)
+            if found is not None and found[0] in self.plates.rules:
+                self.views.see(p.track_id, image, p.xyxy, t)
+            else:
+                self.views.seen(p.track_id, t)
+
+    def _read_plate(self, track_id: int, rule: str) -> tuple[str | None, float | None]:
+        """The voted plate of a track becoming a sighting, read on its largest views of the pass; the photo of its
+        plate region is kept for the sighting's evidence."""
+        views = self.views.pop(track_id)
+        if self.plates is None or rule not in self.plates.rules or not views:
+            return None, None
+        plate = self.plates.read_views(f"track-{track_id}", views)
+        if plate is None:
+            return None, None
+        if plate.image is not None:
+            self._plate_photos[track_id] = plate.image
+        return plate.text, plate.score
 
     def _place(self, detections: Detections, pose: Pose, image: np.ndarray) -> list[Placement]:
         """Detections on the map: their ground contact, within the trusted range, outside ignore zones (track ids
@@ -160,6 +200,7 @@ class PatrolPipeline:
                 self.evidence.remove(change.mark.first.snapshot)
             else:
                 events.append(self._event(change))
+        self._plate_photos.clear()  # of sightings that changed nothing
         if changes:
             self.marks.save(self.camera.id, self.book)
         return events
@@ -167,14 +208,16 @@ class PatrolPipeline:
     def _chalk(self, change: ChalkChange) -> None:
         mark, sighting = change.mark, change.sighting
         photo, _ = self._photo(sighting, mark.mark_id, "chalk")
-        mark.first = mark.last = replace(sighting, snapshot=photo)
+        mark.first = mark.last = replace(sighting, snapshot=photo,
+                                         plate_crop=self._plate_photo(sighting, mark.mark_id, "chalk"))
 
     def _event(self, change: ChalkChange) -> Event:
         mark, kind = change.mark, change.kind
         first = mark.first
         if kind == "warn":
             photo, crop = self._photo(change.sighting, mark.mark_id, "warn")
-            sighting = mark.last = replace(change.sighting, snapshot=photo)
+            sighting = mark.last = replace(change.sighting, snapshot=photo,
+                                           plate_crop=self._plate_photo(change.sighting, mark.mark_id, "warn"))
             t, ts, bbox, score = sighting.t, sighting.ts, sighting.bbox, sighting.score
             evidence = {"snapshot": photo, "crop": crop}
         else:  # clear: the spot seen empty
@@ -183,6 +226,8 @@ class PatrolPipeline:
             evidence = {"snapshot": self._empty_photo(mark.mark_id, mark.last)}
         evidence["first"] = first.snapshot
         evidence["map"] = self._map(mark.mark_id, first, mark.last)
+        read = mark.read  # the plate read on this pass, else on the chalking one (a pass may not read it)
+        evidence["plate_crop"] = (read or mark.last).plate_crop
         evidence = {k: v for k, v in evidence.items() if v}  # a photo the frame could not give is left out
         where = mark.last
         return self._publish(Event(
@@ -191,10 +236,11 @@ class PatrolPipeline:
             t=round(t, 3), ts=ts.isoformat(), since_t=round(first.t, 3) if first.recording == self.recording else None,
             dwell_s=round(change.dwell_s, 3), bbox=[round(v, 1) for v in bbox or (0, 0, 0, 0)],
             score=round(score, 3), evidence=evidence, since_ts=first.ts.isoformat(), lon=round(where.lon, 7),
-            lat=round(where.lat, 7), sightings=[self._record_of(s) for s in dict.fromkeys([first, mark.last])]))
+            lat=round(where.lat, 7), sightings=[self._record_of(s) for s in dict.fromkeys([first, mark.last])],
+            plate=read.plate if read else None, plate_score=read.plate_score if read else None))
 
     def _publish(self, event: Event) -> Event:
-        event = self.recorder.placed(event)
+        event = self.ladder.grade(self.recorder.placed(event))
         self.recorder.publish(event)
         return event
 
@@ -215,6 +261,10 @@ class PatrolPipeline:
             label, footer_text(self.camera.id, sighting.t, sighting.ts, sighting.lon, sighting.lat))
         crop = self.evidence.write_crop(zone.id, mark_id, what, image, sighting.bbox)
         return self.evidence.write(zone.id, mark_id, what, photo), crop
+
+    def _plate_photo(self, sighting: Sighting, mark_id: str, what: str) -> str | None:
+        image = self._plate_photos.pop(sighting.track_id, None)
+        return None if image is None else self.evidence.write(sighting.zone_id, mark_id, f"{what}-plate", image)
 
     def _empty_photo(self, mark_id: str, last: Sighting) -> str | None:
         image, pose, t = self._empty.pop(mark_id, (None, None, 0.0))

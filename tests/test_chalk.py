@@ -93,6 +93,14 @@ def test_another_colour_or_size_without_plates_is_another_object(book):
     assert kinds(book.pass_over([seen(30, hue=12, width=3.2)], {})) == ["clear", "chalk"]
 
 
+def test_a_plate_read_at_the_chalk_still_tells_a_look_alike_apart_after_a_pass_that_could_not_read_it(book):
+    book.pass_over([seen(0, plate="浙C·12345")], {})
+    assert kinds(book.pass_over([seen(5)], {})) == []  # unread: matched by place, size and look
+    (mark,) = book.marks.values()
+    assert mark.last.plate is None and mark.read.plate == "浙C·12345"
+    assert kinds(book.pass_over([seen(10, plate="浙C·67890")], {})) == ["drop", "chalk"]
+
+
 def test_same_plate_matches_even_when_the_light_changed(book):
     book.pass_over([seen(0, plate="浙C·12345", hue=3)], {})
     assert kinds(book.pass_over([seen(10, plate="浙C·12345", hue=12)], {})) == ["warn"]

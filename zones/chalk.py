@@ -70,7 +70,8 @@ class Sighting:
 
     ``lon``/``lat`` are its ground position (the median over the pass), ``ts`` the wall time it was seen, ``t``
     and ``recording`` where it is in which video. ``width_m`` is its ground width, ``look`` a colour histogram
-    (``detector.appearance``), ``plate`` the plate text where one was read.
+    (``detector.appearance``), ``plate`` the plate text where one was read (voted over the pass's views of it;
+    ``plate_score`` the vote's, ``plate_crop`` the photo of the plate region, also when it was not read).
     """
 
     camera_id: str
@@ -85,6 +86,8 @@ class Sighting:
     width_m: float | None = None
     look: np.ndarray | None = field(default=None, compare=False)
     plate: str | None = None
+    plate_score: float | None = None
+    plate_crop: str | None = None
     error_m: float = 0.0  # how far off the position may be (GPS and projection)
     snapshot: str | None = None
     bbox: tuple[float, float, float, float] | None = None
@@ -105,6 +108,11 @@ class ChalkMark:
     @property
     def zone_id(self) -> str:
         return self.first.zone_id
+
+    @property
+    def read(self) -> Sighting | None:
+        """The latest sighting of the mark whose plate was read (a pass may not read it: too far, at an angle)."""
+        return next((s for s in (self.last, self.first) if s.plate), None)
 
 
 @dataclass(frozen=True)
@@ -129,13 +137,13 @@ def distance_m(a: Sighting, b: Sighting) -> float:
 def same_object(mark: ChalkMark, sighting: Sighting, params: ChalkParams) -> bool:
     """Whether ``sighting`` is the object of ``mark``: same zone and rule, within the match radius, same class,
     and nothing that says otherwise (plates both read and different, sizes or looks too far apart)."""
-    seen = mark.last
+    seen, read = mark.last, mark.read
     if (seen.zone_id, seen.rule, seen.class_name) != (sighting.zone_id, sighting.rule, sighting.class_name):
         return False
     if distance_m(seen, sighting) > params.match_radius + seen.error_m + sighting.error_m:
         return False
-    if seen.plate and sighting.plate:
-        return seen.plate == sighting.plate  # a plate read twice is the strongest evidence either way
+    if read is not None and sighting.plate:
+        return read.plate == sighting.plate  # a plate read twice is the strongest evidence either way
     if seen.width_m and sighting.width_m:
         ratio = max(seen.width_m, sighting.width_m) / min(seen.width_m, sighting.width_m)
         if ratio > params.max_size_ratio:

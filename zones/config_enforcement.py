@@ -44,7 +44,8 @@ class PlateSettings(StrictModel):
     min_score: float = Field(MIN_SCORE, ge=0, le=1, description="A read below this confidence does not vote "
                                                                 "(its weakest character's, 0-1).")
     every: Seconds = Field(2.0, gt=0, description="Time between two reads of the same vehicle while its dwell "
-                                                  "timer runs (from its rest to its warn).")
+                                                  "timer runs (from its rest to its warn). Moving cameras read "
+                                                  "the max_reads largest views of a pass instead.")
     min_agreeing: int = Field(MIN_AGREEING, ge=1, description="Reads that must say exactly the voted plate, "
                                                               "else the plate is null (one confident read can be "
                                                               "a misread).")

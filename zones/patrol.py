@@ -160,18 +160,20 @@ class _Visit:
 
 
 SpotCheck = Callable[[float, float], Literal["seen", "hidden"] | None]  # map x, y -> in view? (None: not)
+PlateRead = Callable[[int, str], tuple[str | None, float | None]]  # track id, rule -> its plate (text, score)
 
 
 class PassWatch:
     """One recording of a moving camera, frame by frame. ``update`` returns the chalk book's changes and, for the
     photos, which tracks' best frame and which marks' first empty view this frame is. ``clock`` gives the wall
-    time of a media time; ``empty_since[mark]`` the media time a visit that cleared a mark first saw it empty."""
+    time of a media time; ``empty_since[mark]`` the media time a visit that cleared a mark first saw it empty.
+    ``read_plate`` gives the plate of a track about to become a sighting (before it is matched to the marks)."""
 
     def __init__(self, camera_id: str, recording: str, zones: GeoZones, book: ChalkBook, settings: PatrolSettings,
-                 clock: Callable[[float], datetime], end_after: float = 2.0):
+                 clock: Callable[[float], datetime], end_after: float = 2.0, read_plate: PlateRead | None = None):
         self.camera_id, self.recording = camera_id, recording
         self.zones, self.book, self.settings = zones, book, settings
-        self.clock, self.end_after = clock, end_after
+        self.clock, self.end_after, self.read_plate = clock, end_after, read_plate
         self.empty_since: dict[str, float] = {}
         self._tracks: dict[int, _TrackLog] = {}
         self._visits: dict[str, _Visit] = {}
@@ -224,11 +226,12 @@ class PassWatch:
         if frames < self.settings.min_frames or spread > self.settings.match_radius:
             return None  # glimpsed, or moving: not resting
         _, best_t, best = log.best
+        plate, plate_score = self.read_plate(track_id, rule) if self.read_plate is not None else (None, None)
         return Sighting(self.camera_id, zone_id, rule, best.class_name, float(median[2]), float(median[3]),
                         self.clock(best_t), best_t, self.recording,
                         width_m=float(np.median(log.widths)) if log.widths else None, look=best.look,
-                        error_m=self.settings.gps_error, bbox=best.xyxy, score=round(best.score, 3),
-                        spread_m=round(float(spread), 2), track_id=track_id)
+                        plate=plate, plate_score=plate_score, error_m=self.settings.gps_error, bbox=best.xyxy,
+                        score=round(best.score, 3), spread_m=round(float(spread), 2), track_id=track_id)
 
     def _watch(self, t: float, spot: SpotCheck) -> tuple[dict[str, SpotView], list[str]]:
         views, empty_now = {}, []
