@@ -30,8 +30,14 @@ Ground projection (``mount``):
 - ``LocalFrame(lon, lat)``: ``.to_xy(lon, lat)`` and ``.to_lonlat(x, y)``, metres east/north (for geo_polygon);
   ``distance_m(lon1, lat1, lon2, lat2)``: the WGS84 geodesic between two positions.
 
-A drone (``kind: drone``) is ``Mount(height=<altitude above the ground>, pitch=90, hfov=...)``, rebuilt per frame
-from ``Pose.alt`` when it climbs; read its track with ``compass=True`` when its ``heading`` is the gimbal's yaw.
+A drone (``kind: drone``) is ``Mount(height=<height above the ground>, pitch=90, hfov=...)``; read its track with
+``compass=True`` when its ``heading`` is the gimbal's yaw. At its GPS altitude (``geo.altitude``):
+
+- ``ground_altitude(video_track, duration_s, *, height=None, ground_alt=None) -> float | None``: the ground's
+  altitude in the track's datum (``ground_alt``, else the altitude at the video's start minus ``height``; None
+  without altitudes); ``TrackError`` for ``ground_alt`` without altitudes or a camera 0.5 m or less above it.
+- ``FlightViews(mount, image_size, video_track, ground_alt=..., trust=None).at(gps_t)``: the ``GroundProjection``
+  and trusted range at the height there, rebuilt once per 5 cm of height; ``.height_at(gps_t)``.
 
 >>> track = Track([Fix(1764583200, 120.6712, 28.0011), Fix(1764583201, 120.6713, 28.0011)], name="drive.gpx")
 >>> pose = track.for_video(1.0).pose_at(0.5)
@@ -44,6 +50,7 @@ from ``Pose.alt`` when it climbs; read its track with ``compass=True`` when its 
 (120.67125, 28.001079)
 """
 
+from geo.altitude import FlightViews, ground_altitude
 from geo.errors import MountError, TrackError
 from geo.local import LocalFrame, distance_m
 from geo.projection import (
@@ -63,6 +70,7 @@ from geo.track import MAX_GAP_S, MAX_SPEED, MIN_SPEED, Pose, Track, VideoTrack, 
 
 __all__ = [
     "MAX_ERROR_M", "MAX_GAP_S", "MAX_SPEED", "MIN_SPEED", "PITCH_ERROR_DEG", "PIXEL_ERROR_PX", "Fix", "Fixes",
-    "GroundProjection", "LocalFrame", "Mount", "MountError", "Pose", "Track", "TrackError", "VideoTrack",
-    "distance_m", "range_error", "read_fixes", "read_track", "to_local", "to_vehicle", "to_world", "trust_range",
+    "FlightViews", "GroundProjection", "LocalFrame", "Mount", "MountError", "Pose", "Track", "TrackError",
+    "VideoTrack", "distance_m", "ground_altitude", "range_error", "read_fixes", "read_track", "to_local",
+    "to_vehicle", "to_world", "trust_range",
 ]

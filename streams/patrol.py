@@ -29,6 +29,7 @@ from events.patrol_evidence import PatrolEvidence, draw_map, footer_text
 from events.record import Event, SightingRecord, event_id
 from events.recorder import EventRecorder
 from geo import GroundProjection, MountError, Pose, VideoTrack, read_track, to_local, to_vehicle, trust_range
+from geo.altitude import FlightViews, ground_altitude
 from geo.errors import TrackError
 from geo.kerb import KerbAlign
 from plates.stage import open_stage
@@ -60,8 +61,12 @@ class PatrolPipeline:
         self.track = video_track(camera, duration, origin)
         self.clock = _wall_clock(self.track, origin)
         mount = camera.mount.to_mount()
-        self.view = GroundProjection(mount, frame_size)
-        self.trust = camera.patrol.trust_range or _trust_range(mount, frame_size[0])
+        self.flight = flight_views(camera, self.track, frame_size, duration)  # a drone at its GPS altitude
+        if self.flight is not None:
+            self.view, self.trust = self.flight.at(self.track.gps_time(0.0))
+        else:
+            self.view = GroundProjection(mount, frame_size)
+            self.trust = camera.patrol.trust_range or _trust_range(mount, frame_size[0])
         self.tracker = MapTracker(link_radius=camera.patrol.match_radius)
         frame = self.track.track.frame
         self.zones = GeoZones(camera.zones, frame, config.rules)
@@ -84,6 +89,7 @@ class PatrolPipeline:
     def step(self, frame: Frame, detections: Detections, seconds: dict[str, float] | None = None) -> list[Event]:
         clock = StageClock(seconds)
         pose = self.track.pose_at(frame.t)
+        self.view, self.trust = self._view_at(pose)  # this frame's: a drone's height follows its altitude
         if pose is not None and self.kerb is not None:
             pose = self.kerb.correct(pose, frame.image, detections.xyxy)
         clock.lap("view")
@@ -140,6 +146,12 @@ class PatrolPipeline:
         if plate.image is not None:
             self._plate_photos[track_id] = plate.image
         return plate.text, plate.score
+
+    def _view_at(self, pose: Pose | None) -> tuple[GroundProjection, float]:
+        """The projection and trusted range at a pose: a drone's change with its height, a vehicle's are fixed."""
+        if self.flight is None or pose is None:
+            return self.view, self.trust
+        return self.flight.at(pose.t)
 
     def _place(self, detections: Detections, pose: Pose, image: np.ndarray) -> list[Placement]:
         """Detections on the map: their ground contact, within the trusted range, outside ignore zones (track ids
@@ -257,8 +269,8 @@ class PatrolPipeline:
         zone = self.camera.zone(sighting.zone_id)
         label = f"{sighting.class_name} {what} {sighting.ts.strftime('%H:%M:%S')}"
         photo = self.evidence.sighting_photo(
-            image, pose, self.view, self.zones.outlines[zone.id], zone.type, zone.name or zone.id, sighting.bbox,
-            label, footer_text(self.camera.id, sighting.t, sighting.ts, sighting.lon, sighting.lat))
+            image, pose, self._view_at(pose)[0], self.zones.outlines[zone.id], zone.type, zone.name or zone.id,
+            sighting.bbox, label, footer_text(self.camera.id, sighting.t, sighting.ts, sighting.lon, sighting.lat))
         crop = self.evidence.write_crop(zone.id, mark_id, what, image, sighting.bbox)
         return self.evidence.write(zone.id, mark_id, what, photo), crop
 
@@ -272,8 +284,8 @@ class PatrolPipeline:
             return None
         zone = self.camera.zone(last.zone_id)
         photo = self.evidence.sighting_photo(
-            image, pose, self.view, self.zones.outlines[zone.id], zone.type, zone.name or zone.id, None, "",
-            footer_text(self.camera.id, t, self.clock(t), last.lon, last.lat) + "  spot empty")
+            image, pose, self._view_at(pose)[0], self.zones.outlines[zone.id], zone.type, zone.name or zone.id,
+            None, "", footer_text(self.camera.id, t, self.clock(t), last.lon, last.lat) + "  spot empty")
         return self.evidence.write(zone.id, mark_id, "clear", photo)
 
     def _map(self, mark_id: str, first: Sighting, last: Sighting) -> str:
@@ -307,6 +319,22 @@ def video_track(camera: CameraConfig, duration: float, origin: datetime | None) 
         return read_track(camera.gps).for_video(duration, offset_s=camera.gps_offset, video_start=origin)
     except TrackError as exc:
         raise ConfigError(f"camera {camera.id!r}: {exc}") from None
+
+
+def flight_views(camera: CameraConfig, track: VideoTrack, frame_size: tuple[int, int],
+                 duration: float) -> FlightViews | None:
+    """A drone's projections at its GPS altitude (``geo.altitude``); None for a fixed height (vehicles, ground
+    points, a drone without altitudes or ground_alt). A ``ConfigError`` naming the camera and the fix otherwise."""
+    mount = camera.mount
+    if camera.kind != "drone" or mount.ground_points is not None:
+        return None
+    try:
+        ground = ground_altitude(track, duration, height=mount.height, ground_alt=mount.ground_alt)
+    except TrackError as exc:
+        raise ConfigError(f"camera {camera.id!r}: {exc}") from None
+    if ground is None:
+        return None
+    return FlightViews(mount.to_mount(), frame_size, track, ground_alt=ground, trust=camera.patrol.trust_range)
 
 
 def _wall_clock(track: VideoTrack, origin: datetime | None):

@@ -19,7 +19,7 @@ from contracts.urls import mask_credentials
 from models.registry import ModelNotFoundError, resolve_model
 from streams.files import open_recorded
 from streams.frames import SourceError
-from streams.patrol import video_track
+from streams.patrol import flight_views, video_track
 from zones.config import CameraConfig, Config, ConfigError, is_file_source, load_config
 from zones.geometry import check_in_frame
 from zones.reference import duration_text
@@ -90,14 +90,16 @@ def check_camera(config: Config, camera: CameraConfig, model: str | None = None,
 
 
 def _moving_camera_problems(camera: CameraConfig, check: CameraCheck) -> list[str]:
-    """A moving camera's GPS track must cover its recording (and moving cameras are recordings, not live)."""
+    """A moving camera's GPS track must cover its recording (and a drone's put it above the ground; moving cameras
+    are recordings, not live)."""
     if check.source_kind == "live":
         return [f"camera {camera.id!r}: a {camera.kind} camera is read from its recording by `streetorder process`; "
                 "live moving cameras are not supported yet"]
     if check.duration is None:
         return []
     try:
-        video_track(camera, check.duration, camera.start_time)
+        track = video_track(camera, check.duration, camera.start_time)
+        flight_views(camera, track, check.frame_size or (1920, 1080), check.duration)  # a drone's heights
     except ConfigError as exc:
         return [str(exc)]
     return []

@@ -94,3 +94,18 @@ def test_a_fixed_camera_may_say_where_it_stands():
 def test_drone_is_a_camera_kind():
     assert parse_config({"cameras": [patrol_camera(kind="drone")]}).cameras[0].kind == "drone"
     assert "kind must be 'fixed', 'vehicle' or 'drone'" in refusal({"cameras": [patrol_camera(kind="boat")]})
+
+
+def test_a_drone_may_take_its_height_from_the_gps_altitude_and_only_a_drone():
+    gimbal = {"ground_alt": 12.0, "pitch": 90, "hfov": 90}
+    camera = parse_config({"cameras": [patrol_camera(kind="drone", mount=gimbal)]}).cameras[0]
+    assert (camera.mount.ground_alt, camera.mount.height) == (12.0, None)
+    message = refusal({"cameras": [patrol_camera(mount=gimbal)]})  # a vehicle
+    assert "camera 'patrol-07': mount.ground_alt is for drones" in message and "set kind: drone" in message
+    message = refusal({"cameras": [patrol_camera(kind="drone", mount=gimbal | {"height": 20})]})
+    assert "mount.ground_alt and mount.height both fix the drone camera's height" in message and "not both" in message
+    points = [[[0, 0], [0, 0]], [[1000, 0], [0, 10]], [[1000, 1000], [-10, 10]], [[0, 1000], [-10, 0]]]
+    message = refusal({"cameras": [patrol_camera(kind="drone", mount={"ground_alt": 0, "ground_points": points})]})
+    assert "mount.ground_alt and mount.ground_points both fix" in message
+    message = refusal({"cameras": [patrol_camera(kind="drone", mount={"pitch": 90, "hfov": 90})]})
+    assert "mount needs height and hfov" in message

@@ -226,6 +226,9 @@ class CameraConfig(DwellSettings):
             if getattr(self, key) is None:
                 raise ValueError(f"a {self.kind} camera needs {key}: (see docs/CONFIG.md); nothing rests in pixels "
                                  "on a moving camera")
+        if self.kind != "drone" and self.mount.ground_alt is not None:
+            raise ValueError("mount.ground_alt is for drones (their height is the GPS altitude minus it); a vehicle "
+                             "camera keeps mount.height above the road: remove ground_alt or set kind: drone")
         pixel_zone = next((z.id for z in self.zones if z.geo_polygon is None), None)
         if pixel_zone is not None:
             raise ValueError(f"zone {pixel_zone!r} of a moving camera needs geo_polygon ([lon, lat] corners): "

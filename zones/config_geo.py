@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import re
+from dataclasses import replace
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from shapely.geometry import Polygon
@@ -93,18 +94,30 @@ class MountSettings(StrictModel):
         None, description="4 or more [[u, v], [x_m, y_m]] pairs: pixels and their measured ground positions (x "
                           "forward, y right of the road point below the camera); they replace height, pitch, yaw, "
                           "roll and hfov (use them for a lens with distortion, undistorted first).")
+    ground_alt: float | None = Field(
+        None, ge=-500, le=9000, description="Drones: the ground's altitude in metres, in the GPS track's datum (GPX "
+                                            "ele, NMEA GGA: above sea level; 0 for a log of heights above the "
+                                            "take-off point); the camera's height at each frame is then the "
+                                            "track's altitude minus it, instead of height. Unset: a drone whose "
+                                            "track has altitudes is height metres above the ground at the video's "
+                                            "start and follows its altitude from there.")
 
     @model_validator(mode="after")
     def _complete(self) -> MountSettings:
+        if self.ground_alt is not None and (self.ground_points is not None or self.height is not None):
+            given = "ground_points" if self.ground_points is not None else "height"
+            raise ValueError(f"mount.ground_alt and mount.{given} both fix the drone camera's height; give "
+                             "ground_alt (the height is the GPS altitude minus it) or height (the height at the "
+                             "video's start), not both")
         if self.ground_points is not None:
             if len(self.ground_points) < 4:
                 raise ValueError(f"mount.ground_points has {len(self.ground_points)} pair(s); give at least 4 "
                                  "[[u, v], [x_m, y_m]] pairs")
-        elif self.height is None or self.hfov is None:
+        elif (self.height is None and self.ground_alt is None) or self.hfov is None:
             raise ValueError("mount needs height and hfov (or ground_points); give the camera's height above the "
                              "road in metres and its horizontal field of view in degrees")
-        try:
-            GroundProjection(self.to_mount(), (1920, 1080))
+        try:  # with ground_alt the height comes from the track: any height checks the angles
+            GroundProjection(replace(self.to_mount(), height=self.height or 1.0), (1920, 1080))
         except (MountError, ValueError, ArithmeticError) as exc:
             raise ValueError(str(exc)) from None
         return self
