@@ -97,6 +97,7 @@ class PatrolScenario:
     seed: int = 0
     camera_id: str = "patrol-07"
     description: str = ""
+    gps_error: float = 2.0  # the configs' patrol.gps_error: what the receiver's error is along the street
 
     @property
     def duration(self) -> float:
@@ -116,6 +117,7 @@ class PatrolScenario:
 
 
 KERB_SIDE_D = 5.5  # where the cars' lane-facing sides stand: mid-pavement (the zone is 3.5-8 m from the lane)
+FORECOURT_D = 8.7  # a car on the private forecourt between the pavement zone (to 8 m) and the building line
 GPS_TYPICAL = GpsNoise()  # about 3 m RMS, 5 m at most: a phone-grade receiver
 GPS_GOOD = GpsNoise(sigma_m=0.7, white_m=0.15, max_m=2.0)  # about 1 m RMS: SBAS / dual-frequency
 
@@ -130,7 +132,10 @@ def patrol_scenario(name: str = "patrol", camera_id: str = "patrol-07", noise: G
     sidewalk, misparked = ("binhai-rd-south-pavement", "sidewalk_parking"), ("binhai-rd-south-bikes", "misparked_bike")
     d = KERB_SIDE_D
     objects = (
-        Parked("car-d", "car", 7.5, d, (1, 2, 3, 4), note="2.5 m west of the pavement zone: never an event"),
+        Parked("car-d", "car", 7.5, d, (1, 2, 3, 4), note="2.5 m west of the pavement zone, along the street: never "
+                                                            "an event (the kerb does not correct the GPS along it)"),
+        Parked("car-h", "car", 108.0, FORECOURT_D, (1, 2, 3, 4),
+               note="on the forecourt 0.7 m beyond the pavement zone's far edge, across the street: never an event"),
         Parked("car-a", "car", 24.0, d, (1, 2, 3, 4), *sidewalk, note="stays: warned on pass 2"),
         Parked("car-b", "car", 40.0, d, (1,), *sidewalk, note="leaves after pass 1: its mark is dropped"),
         Parked("car-c1", "car", 56.0, d, (1,), *sidewalk, note="replaced by car-c2 after pass 1: never warned"),
@@ -145,6 +150,7 @@ def patrol_scenario(name: str = "patrol", camera_id: str = "patrol-07", noise: G
     error = f"about {noise.sigma_m * 2 ** 0.5:.0f} m RMS, {noise.max_m:g} m at most"
     return PatrolScenario(name, f"a patrol car passes a pavement every 10 minutes, GPS {error}", passes, -15.0,
                           165.0, (pavement, bikes), objects, (bus,), noise=noise, seed=seed, camera_id=camera_id,
+                          gps_error=max(2.0, round(noise.max_m - 1.0)),
                           description="A side-facing patrol camera (1.6 m, pitch 12, yaw 90, hfov 95) passes a "
                                       f"pavement at 6 m/s every 10 minutes; GPS at 1 Hz, {error}, correlated "
                                       "over a minute.")
@@ -326,7 +332,8 @@ def _resized(sprite: Sprite, width: int, height: int) -> np.ndarray:
 # -- outputs ------------------------------------------------------------------------------------------------------
 
 def pass_config(scenario: PatrolScenario, k: int) -> dict:
-    """The one-camera config of pass ``k`` (default dwell and patrol settings)."""
+    """The one-camera config of pass ``k``: default dwell settings; the GPS aligned to the kerb (the pavement's near
+    edge is one) and ``patrol.gps_error`` set to the receiver's error, as the docs tell a user to."""
     m = MOUNT
     zones = [{"id": z.id, "type": z.type, "geo_polygon": scenario.street.rectangle(*z.s, *z.d)}
              for z in scenario.zones]
@@ -334,7 +341,7 @@ def pass_config(scenario: PatrolScenario, k: int) -> dict:
         "id": scenario.camera_id, "kind": "vehicle", "source": f"pass-{k}/video.mp4", "gps": f"pass-{k}/track.gpx",
         "gps_offset": "0s", "start_time": scenario.passes[k - 1].isoformat(),
         "mount": {"height": m.height, "pitch": m.pitch, "yaw": m.yaw, "hfov": m.hfov}, "zones": zones,
-    }]}
+    }], "patrol": {"align_to_kerb": True, "gps_error": scenario.gps_error}}
 
 
 def ground_truth(scenario: PatrolScenario, sprites: dict[str, Sprite], passes: list[dict],

@@ -21,7 +21,7 @@ from evaluation.patrol import (
     expected_events,
     patrol_scenario,
 )
-from evaluation.patrol_street import FRAME, MOUNT
+from evaluation.patrol_street import FRAME, KERB_D, MOUNT
 from evaluation.score_events import score_events
 from geo import Fix, GroundProjection, Track, read_track, to_vehicle
 from tests.conftest import SHARED
@@ -126,6 +126,33 @@ def test_the_real_model_finds_the_parked_car_whenever_it_is_in_view(rendered):
     assert all(p["checked"] >= 3 and not p["hidden"] for p in car["passes"])
     assert car["detected_rate"] >= 0.8
     assert [(e["type"], e["pass"]) for e in truth["expected"]] == [("warn", 2)]
+
+
+def test_the_kerb_is_found_on_the_rendered_street_and_corrects_the_noisy_gps_across_it(rendered):
+    """On the real pixels of the rendered street the kerb (KERB_D) is found within 0.15 m on every frame where it is
+    beside the camera, and the pass's 1-5 m of GPS error across the street is corrected to within 0.3 m."""
+    from geo.kerb import GroundStrip, KerbAlign
+    from zones.config import load_config
+    from zones.patrol import GeoZones
+
+    _, out, truth = rendered
+    view = GroundProjection(MOUNT, FRAME)
+    strip = GroundStrip(view, np.arange(0.3, 16.0, 0.04))
+    start = datetime.fromisoformat(truth["passes"][0]["start"])
+    track = read_track(out / "pass-1" / "track.gpx").for_video(truth["passes"][0]["duration"], video_start=start)
+    camera = load_config(out / "pass-1.yaml").cameras[0]
+    zones = GeoZones(camera.zones, track.track.frame, load_config(out / "pass-1.yaml").rules)
+    align = KerbAlign(view, [zones.outlines[z] for z in zones.of_type("sidewalk")])
+    across = []
+    for t, image in decoded(out / "pass-1" / "video.mp4"):
+        if not TINY.zones[0].s[0] + 2 < TINY.s_at(t) < TINY.zones[0].s[1] - 2:
+            continue
+        found = strip.kerb(image, np.zeros((0, 4)), 0.5, 9.0)
+        assert found == pytest.approx(KERB_D, abs=0.15), t
+        corrected = align.correct(track.pose_at(t), image, np.zeros((0, 4)))
+        _, north = TINY.street.frame.to_xy(corrected.lon, corrected.lat)
+        across.append(float(north))  # the true lane is north = 0
+    assert len(across) >= 5 and max(abs(v) for v in across[2:]) <= 0.3, across
 
 
 def test_the_gps_track_parses_and_its_noise_is_correlated_and_within_5_m(rendered):
