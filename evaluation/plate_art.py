@@ -1,5 +1,6 @@
-"""Rendered Chinese licence plates (GA 36 layouts, the Debian font ``fonts-wqy-zenhei``), and a car sprite made to
-carry one: the plate set of ``tests/data/plates/rendered`` and the repeat-offender scenarios draw them here.
+"""Rendered Chinese licence plates (GA 36 layouts, the Debian font ``fonts-wqy-zenhei``), valid plate texts, a plain
+car rear and a car sprite made to carry one: the plate set of ``tests/data/plates/rendered``, the conditions of
+``evaluation/plate_conditions.py`` and the repeat-offender scenarios draw them here.
 
 Plates are drawn at 1 px per mm: blue (white text) and yellow (black text) 440x140 mm with 7 characters, green
 new-energy 480x140 mm with 8, characters 45x90 mm with the ``·`` gap. ``plated`` warps one onto the corners of the
@@ -13,6 +14,7 @@ Example:
 
 from __future__ import annotations
 
+import random
 from pathlib import Path
 
 import cv2
@@ -20,13 +22,16 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from evaluation.sprites import Sprite
-from plates.grammar import SEPARATOR
+from plates.grammar import PROVINCES, SEPARATOR
 
 FONT = Path("/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc")
 # background, text (RGB); the green plate is a gradient from its top colour to its bottom colour
 COLOURS = {"blue": ((10, 70, 180), (245, 245, 245)), "yellow": ((240, 185, 20), (15, 15, 15))}
 GREEN_TOP, GREEN_BOTTOM, GREEN_TEXT = (235, 245, 235), (90, 195, 100), (15, 15, 15)
 PLATE_SHARE = 0.44 / 1.8  # a plate's width against a car's (a 440 mm plate on a 1.8 m wide car)
+SERIAL = "ABCDEFGHJKLMNPQRSTUVWXYZ0123456789"
+DIGITS = "0123456789"
+PAINTS = [(225, 225, 225), (30, 30, 35), (160, 160, 165), (150, 30, 30), (40, 60, 120)]
 
 
 def plate_font(size: int = 150) -> ImageFont.FreeTypeFont:
@@ -105,3 +110,28 @@ def plate_width(corners: np.ndarray) -> float:
     """The plate's width in pixels: the mean of its top and bottom edges."""
     c = np.float32(corners)
     return float((np.linalg.norm(c[1] - c[0]) + np.linalg.norm(c[2] - c[3])) / 2)
+
+
+
+def plate_text(kind: str, index: int, rng: random.Random) -> str:
+    """A valid plate of ``kind``; the province cycles so every one of the 31 appears."""
+    prefix = PROVINCES[index % len(PROVINCES)] + rng.choice(SERIAL[:24])
+    if kind == "green":
+        serial = (rng.choice("DF") + rng.choice(SERIAL) + "".join(rng.choices(DIGITS, k=4)) if index % 3
+                  else "".join(rng.choices(DIGITS, k=5)) + rng.choice("DF"))
+    elif kind == "yellow" and index % 4 == 0:
+        serial = "".join(rng.choices(SERIAL, k=4)) + rng.choice("挂学")
+    else:
+        serial = "".join(rng.choices(SERIAL, k=5))
+    return prefix + SEPARATOR + serial
+
+
+def vehicle_rear(rng: random.Random, size: tuple[int, int]) -> np.ndarray:
+    """A plain car back (BGR): body paint with a shaded gradient, a darker bumper band, a rear window."""
+    width, height = size
+    paint = np.array(rng.choice(PAINTS)[::-1], dtype=np.float32)
+    shade = np.linspace(1.1, 0.8, height)[:, None, None]
+    body = np.clip(paint * shade * np.ones((1, width, 1)), 0, 255)
+    body[: height // 4] = body[: height // 4] * 0.35 + 20  # the rear window
+    body[int(height * 0.78):] *= 0.55  # the bumper
+    return body.astype(np.uint8)

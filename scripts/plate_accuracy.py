@@ -2,23 +2,27 @@
 
 For each engine and set: exact-match accuracy (every character a person could read is right), character accuracy,
 the null rate (no plate, or what was read is not a plate of the grammar), the wrong rate (a plate presented that is
-not the label) and the median time per read; then the vote over each real vehicle's frames.
+not the label) and the median time per read; then the vote over each real vehicle's frames. ``--conditions``
+measures rendered plates by width, view angle and at night instead (``evaluation/plate_conditions.py``, drawn in a
+temporary folder), with the default engine unless ``--engine`` is given.
 
-    .venv/bin/python scripts/plate_accuracy.py [--engine NAME ...] [--threads N]
+    .venv/bin/python scripts/plate_accuracy.py [--engine NAME ...] [--verbose] [--conditions]
 """
 
 from __future__ import annotations
 
 import argparse
 import statistics
+import tempfile
 import time
 from collections import defaultdict
 from pathlib import Path
 
 import cv2
 
+from evaluation.plate_conditions import render_conditions
 from plates.accuracy import character_accuracy, exact_match, load_set
-from plates.engines import ENGINES
+from plates.engines import DEFAULT_ENGINE, ENGINES
 from plates.reader import PlateReader
 from plates.vote import PlateVote
 
@@ -58,11 +62,35 @@ def vote_per_vehicle(folder: Path, reads: list[tuple[str, str | None, float]]) -
     return {vehicle: str(vote.result()) for vehicle, vote in votes.items()}
 
 
+def measure_conditions(engine: str, verbose: bool) -> None:
+    """Print a table of ``engine``'s scores on each rendered condition (a Markdown table, for docs/PLATES.md)."""
+    reader = PlateReader(engine)
+    with tempfile.TemporaryDirectory(prefix="plate-conditions-") as out:
+        folders = render_conditions(Path(out))
+        reader.read(cv2.imread(str(next(iter(folders.values())) / "blue_00.jpg")))  # warm up
+        print(f"{engine}:\n| condition | plate width (square on, seen) | plates | exact | chars | null | wrong "
+              "| ms/read |\n|---|---|---|---|---|---|---|---|")
+        for condition, folder in folders.items():
+            scores, reads = measure(reader, folder)
+            print(f"| {condition.name} | {condition.width}, {condition.seen_width} px | {scores['crops']} | "
+                  f"{scores['exact']:.0%} | {scores['chars']:.0%} | {scores['null']:.0%} | {scores['wrong']:.0%} | "
+                  f"{scores['ms']:.0f} |")
+            if verbose:
+                for (name, text, score), crop in zip(reads, load_set(folder), strict=True):
+                    print(f"    {name:14} {crop.plate:10} {text!s:10} {score:.2f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--engine", action="append", choices=ENGINES, help="engines to measure (default: all)")
     parser.add_argument("--verbose", action="store_true", help="print every read")
+    parser.add_argument("--conditions", action="store_true",
+                        help="rendered plates by width, view angle and at night instead of the plate sets")
     args = parser.parse_args()
+    if args.conditions:
+        for engine in args.engine or [DEFAULT_ENGINE]:
+            measure_conditions(engine, args.verbose)
+        return
     print(f"{'engine':16} {'set':9} {'crops':>5} {'exact':>6} {'chars':>6} {'null':>6} {'wrong':>6} {'ms/read':>8}")
     for engine in args.engine or ENGINES:
         reader = PlateReader(engine)

@@ -17,39 +17,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from evaluation.plate_art import draw_plate, plate_font
-from plates.grammar import PROVINCES, SEPARATOR
+from evaluation.plate_art import draw_plate, plate_font, plate_text, vehicle_rear
 
 OUT = Path(__file__).with_name("rendered")
-SERIAL = "ABCDEFGHJKLMNPQRSTUVWXYZ0123456789"
-DIGITS = "0123456789"
-PAINTS = [(225, 225, 225), (30, 30, 35), (160, 160, 165), (150, 30, 30), (40, 60, 120)]
-
-
-def plate_text(kind: str, index: int, rng: random.Random) -> str:
-    """A valid plate of ``kind``; the province cycles so every one of the 31 appears."""
-    prefix = PROVINCES[index % len(PROVINCES)] + rng.choice(SERIAL[:24])
-    if kind == "green":
-        serial = (rng.choice("DF") + rng.choice(SERIAL) + "".join(rng.choices(DIGITS, k=4)) if index % 3
-                  else "".join(rng.choices(DIGITS, k=5)) + rng.choice("DF"))
-    elif kind == "yellow" and index % 4 == 0:
-        serial = "".join(rng.choices(SERIAL, k=4)) + rng.choice("挂学")
-    else:
-        serial = "".join(rng.choices(SERIAL, k=5))
-    return prefix + SEPARATOR + serial
-
-
-def vehicle_rear(rng: random.Random, size: tuple[int, int]) -> np.ndarray:
-    """A plain car back (BGR): body paint with a shaded gradient, a darker bumper band, a rear window."""
-    width, height = size
-    paint = np.array(rng.choice(PAINTS)[::-1], dtype=np.float32)
-    shade = np.linspace(1.1, 0.8, height)[:, None, None]
-    body = np.clip(paint * shade * np.ones((1, width, 1)), 0, 255)
-    body[: height // 4] = body[: height // 4] * 0.35 + 20  # the rear window
-    body[int(height * 0.78):] *= 0.55  # the bumper
-    return body.astype(np.uint8)
-
-
 def place(plate_rgb: np.ndarray, rng: random.Random, plate_width: int) -> np.ndarray:
     """The plate warped onto a vehicle rear (BGR), turned up to 25 degrees, blurred and noised."""
     height, width = plate_rgb.shape[:2]
