@@ -39,6 +39,11 @@ A drone (``kind: drone``) is ``Mount(height=<height above the ground>, pitch=90,
 - ``FlightViews(mount, image_size, video_track, ground_alt=..., trust=None).at(gps_t)``: the ``GroundProjection``
   and trusted range at the height there, rebuilt once per 5 cm of height; ``.height_at(gps_t)``.
 
+Sideways correction from the kerb seen (``geo.kerb``, ``patrol.align_to_kerb``):
+
+- ``KerbAlign(view, kerbs, max_range=16.0).correct(pose, image, boxes) -> Pose``: the pose moved sideways so the
+  kerb the frame shows is where the zones' near edges (``kerbs``: outlines in local metres) put it.
+
 >>> track = Track([Fix(1764583200, 120.6712, 28.0011), Fix(1764583201, 120.6713, 28.0011)], name="drive.gpx")
 >>> pose = track.for_video(1.0).pose_at(0.5)
 >>> view = GroundProjection(Mount(height=1.6, pitch=12, yaw=90, hfov=95), (1920, 1080))
@@ -52,6 +57,7 @@ A drone (``kind: drone``) is ``Mount(height=<height above the ground>, pitch=90,
 
 from geo.altitude import FlightViews, ground_altitude
 from geo.errors import MountError, TrackError
+from geo.kerb import KerbAlign
 from geo.local import LocalFrame, distance_m
 from geo.projection import (
     MAX_ERROR_M,
@@ -70,7 +76,7 @@ from geo.track import MAX_GAP_S, MAX_SPEED, MIN_SPEED, Pose, Track, VideoTrack, 
 
 __all__ = [
     "MAX_ERROR_M", "MAX_GAP_S", "MAX_SPEED", "MIN_SPEED", "PITCH_ERROR_DEG", "PIXEL_ERROR_PX", "Fix", "Fixes",
-    "FlightViews", "GroundProjection", "LocalFrame", "Mount", "MountError", "Pose", "Track", "TrackError",
+    "FlightViews", "GroundProjection", "KerbAlign", "LocalFrame", "Mount", "MountError", "Pose", "Track", "TrackError",
     "VideoTrack", "distance_m", "ground_altitude", "range_error", "read_fixes", "read_track", "to_local",
     "to_vehicle", "to_world", "trust_range",
 ]

@@ -4,9 +4,10 @@
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
-# Debian packages: ffmpeg (tools for tests and benchmark footage) and the libraries OpenCV links against.
+# Debian packages: ffmpeg (tools for tests and benchmark footage), the libraries OpenCV links against, and the
+# font rendered plates are drawn with (the plate test set, the repeat-offender scenario).
 # Test-only servers (chromium, gstreamer's RTSP server, ...) are added by scripts/test.sh.
-APT_PACKAGES=(ffmpeg libgl1 libglib2.0-0 ${EXTRA_APT_PACKAGES:-})
+APT_PACKAGES=(ffmpeg libgl1 libglib2.0-0 fonts-wqy-zenhei ${EXTRA_APT_PACKAGES:-})
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")

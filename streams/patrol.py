@@ -28,10 +28,19 @@ from events.ladder import Ladder
 from events.patrol_evidence import PatrolEvidence, draw_map, footer_text
 from events.record import Event, SightingRecord, event_id
 from events.recorder import EventRecorder
-from geo import GroundProjection, MountError, Pose, VideoTrack, read_track, to_local, to_vehicle, trust_range
+from geo import (
+    GroundProjection,
+    KerbAlign,
+    MountError,
+    Pose,
+    VideoTrack,
+    read_track,
+    to_local,
+    to_vehicle,
+    trust_range,
+)
 from geo.altitude import FlightViews, ground_altitude
 from geo.errors import TrackError
-from geo.kerb import KerbAlign
 from plates.stage import open_stage
 from plates.views import BestViews
 from streams.frames import Frame
