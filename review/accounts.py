@@ -27,7 +27,7 @@ import argon2
 from contracts.errors import UserError
 from review.db import Database, IntegrityError, iso, lock_table, utc_now
 
-ROLES = ("reviewer", "admin")
+ROLES = ("reviewer", "dispatcher", "officer", "admin")
 MIN_PASSWORD_LENGTH = 10
 SESSION_LIFETIME = timedelta(hours=12)  # one shift
 FAILURE_WINDOW = timedelta(minutes=15)
@@ -41,6 +41,7 @@ _HASHING = threading.BoundedSemaphore(MAX_CONCURRENT_HASHES)
 
 Clock = Callable[[], datetime]
 _NAMED = "lower(name) = lower(?)"  # account names are case-insensitive on both databases
+_USER = "user_id, name, role, district, grid"
 
 
 class AccountError(UserError, ValueError):
@@ -61,10 +62,25 @@ class User:
     user_id: int
     name: str
     role: str
+    district: str | None = None  # an officer's unit (district and/or grid)
+    grid: str | None = None
 
     @property
     def is_admin(self) -> bool:
         return self.role == "admin"
+
+    @property
+    def is_officer(self) -> bool:
+        return self.role == "officer"
+
+    @property
+    def reviews(self) -> bool:
+        """Gives verdicts (reviewers and admins)."""
+        return self.role in ("reviewer", "admin")
+
+    @property
+    def unit_label(self) -> str:
+        return " · ".join(part for part in (self.district, self.grid) if part)
 
 
 @dataclass(frozen=True)
@@ -82,7 +98,7 @@ class Accounts:
     Example:
         >>> accounts = Accounts(Database(":memory:"))
         >>> accounts.add_user("ana", "reviewer", "correct horse battery")
-        User(user_id=1, name='ana', role='reviewer')
+        User(user_id=1, name='ana', role='reviewer', district=None, grid=None)
         >>> token, session = accounts.log_in("ana", "correct horse battery", ip="10.0.0.7")
         >>> accounts.session(token).user.name
         'ana'
@@ -92,13 +108,22 @@ class Accounts:
         self.db = db
         self.clock = clock
 
-    def add_user(self, name: str, role: str, password: str, reset: bool = False) -> User:
-        """Create an account (or, with ``reset``, give an existing one a new password and role)."""
+    def add_user(self, name: str, role: str, password: str, reset: bool = False, district: str | None = None,
+                 grid: str | None = None) -> User:
+        """Create an account (or, with ``reset``, give an existing one a new password and role); an officer is
+        bound to a unit, its ``district`` and/or ``grid``."""
         name = name.strip()
+        district, grid = (district or "").strip() or None, (grid or "").strip() or None
         if not name or len(name) > 64 or not name.isprintable():
             raise AccountError("a user name is 1 to 64 printable characters; choose another name")
         if role not in ROLES:
-            raise AccountError(f"unknown role {role!r}; use reviewer or admin")
+            raise AccountError(f"unknown role {role!r}; use reviewer, dispatcher, officer or admin")
+        if role == "officer" and not (district or grid):
+            raise AccountError(f"officer {name!r} needs a unit: give --district and/or --grid")
+        if role != "officer" and (district or grid):
+            raise AccountError(f"only an officer is bound to a unit; drop --district/--grid for a {role}")
+        if any(part and (len(part) > 200 or not part.isprintable()) for part in (district, grid)):
+            raise AccountError("a district or grid is 1 to 200 printable characters, as the config's unit writes it")
         if len(password) < MIN_PASSWORD_LENGTH:
             raise AccountError(f"the password is shorter than {MIN_PASSWORD_LENGTH} characters; choose a longer one")
         hashed = HASHER.hash(password)
@@ -109,26 +134,26 @@ class Accounts:
                 if row and not reset:
                     raise AccountError(exists)
                 if row:
-                    tx.execute("UPDATE review_users SET role = ?, password_hash = ? WHERE user_id = ?",
-                               (role, hashed, row["user_id"]))
+                    tx.execute("UPDATE review_users SET role = ?, password_hash = ?, district = ?, grid = ? "
+                               "WHERE user_id = ?", (role, hashed, district, grid, row["user_id"]))
                     tx.execute("DELETE FROM review_sessions WHERE user_id = ?", (row["user_id"],))
                 else:
-                    tx.execute("INSERT INTO review_users (name, role, password_hash, created_at) VALUES (?, ?, ?, ?)",
-                               (name, role, hashed, iso(self.clock())))
+                    tx.execute("INSERT INTO review_users (name, role, password_hash, created_at, district, grid) "
+                               "VALUES (?, ?, ?, ?, ?, ?)", (name, role, hashed, iso(self.clock()), district, grid))
+                unit = f", unit {' · '.join(p for p in (district, grid) if p)}" if role == "officer" else ""
                 tx.execute("INSERT INTO review_audit (at, user_name, action, detail) VALUES (?, ?, ?, ?)",
-                           (iso(self.clock()), name, "password_reset" if row else "user_added", f"role {role}"))
+                           (iso(self.clock()), name, "password_reset" if row else "user_added", f"role {role}{unit}"))
         except IntegrityError:  # the same name, added at the same moment by someone else
             raise AccountError(exists) from None
         return self.user_named(name)
 
     def user_named(self, name: str) -> User | None:
-        row = self.db.execute(f"SELECT user_id, name, role FROM review_users WHERE {_NAMED}",
-                              (name.strip(),)).fetchone()
-        return User(row["user_id"], row["name"], row["role"]) if row else None
+        row = self.db.execute(f"SELECT {_USER} FROM review_users WHERE {_NAMED}", (name.strip(),)).fetchone()
+        return _user(row) if row else None
 
     def users(self) -> list[User]:
-        rows = self.db.execute("SELECT user_id, name, role FROM review_users ORDER BY lower(name), name").fetchall()
-        return [User(r["user_id"], r["name"], r["role"]) for r in rows]
+        rows = self.db.execute(f"SELECT {_USER} FROM review_users ORDER BY lower(name), name").fetchall()
+        return [_user(r) for r in rows]
 
     def log_in(self, name: str, password: str, ip: str) -> tuple[str, Session]:
         """Check the password and open a session; returns the cookie's token and the session.
@@ -151,19 +176,18 @@ class Accounts:
                 rehashed = HASHER.hash(password)
             with self.db.transaction() as tx:
                 tx.execute("UPDATE review_users SET password_hash = ? WHERE user_id = ?", (rehashed, row["user_id"]))
-        user = User(row["user_id"], row["name"], row["role"])
-        return self._open_session(user, ip)
+        return self._open_session(_user(row), ip)
 
     def session(self, token: str | None) -> Session | None:
         """The live session of a cookie's token, or None (unknown, expired, or no token)."""
         if not token:
             return None
         row = self.db.execute(
-            "SELECT u.user_id, u.name, u.role, s.csrf_token, s.expires_at FROM review_sessions s "
+            "SELECT u.user_id, u.name, u.role, u.district, u.grid, s.csrf_token, s.expires_at FROM review_sessions s "
             "JOIN review_users u USING (user_id) WHERE s.token_hash = ?", (_digest(token),)).fetchone()
         if row is None or row["expires_at"] <= iso(self.clock()):
             return None
-        return Session(User(row["user_id"], row["name"], row["role"]), row["csrf_token"])
+        return Session(_user(row), row["csrf_token"])
 
     def log_out(self, token: str | None) -> None:
         if token:
@@ -202,6 +226,10 @@ class Accounts:
                 raise LoginRefused(f"Too many wrong passwords from this address; wait {_minutes(FAILURE_WINDOW)} "
                                    "minutes before trying again.", throttled=True)
             tx.execute("INSERT INTO review_login_failures VALUES (?, ?, ?)", (iso(now), name.lower(), ip))
+
+
+def _user(row) -> User:
+    return User(row["user_id"], row["name"], row["role"], row["district"], row["grid"])
 
 
 def _digest(token: str) -> str:

@@ -11,7 +11,8 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from datetime import datetime
 from pathlib import Path
 from urllib.parse import quote
 
@@ -21,26 +22,31 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException
 
 from events.outbox import SinkRoute
-from review import routes_admin, routes_auth, routes_cases, routes_plates
+from review import routes_admin, routes_auth, routes_cases, routes_officer, routes_plates
 from review.cases import FilterError
-from review.db import Database
+from review.db import Database, utc_now
+from review.lifecycle import CaseForbidden, LifecycleError
 from review.plates import PlateRules, Plates
+from review.uploads import UploadRefused
 from review.verdicts import VerdictError
 from review.web import CsrfRefused, NotAllowed, NotSignedIn, Services, is_api, render
 from review.zone_editor import ZoneFile
 
-ROUTERS = (routes_auth.router, routes_cases.router, routes_admin.router, routes_plates.router)
+ROUTERS = (routes_auth.router, routes_cases.router, routes_admin.router, routes_plates.router, routes_officer.router)
 UNSAFE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
 CSP = ("default-src 'self'; img-src 'self' data: blob:; style-src 'self'; script-src 'self'; object-src 'none'; "
        "base-uri 'none'; frame-ancestors 'none'; form-action 'self'")
 
 
 def create_app(store: str | Path, zone_file: ZoneFile | None = None, secure_cookies: bool = False,
-               plate_rules: PlateRules | None = None, dispatch: Sequence[SinkRoute] = ()) -> FastAPI:
+               plate_rules: PlateRules | None = None, dispatch: Sequence[SinkRoute] = (),
+               deadline: Callable[[str], float] | None = None, clock: Callable[[], datetime] = utc_now) -> FastAPI:
     """The app over the event store ``store`` (its SQLite file or a ``postgresql://`` URL); ``zone_file`` (the
     config YAML) enables the zone editor, ``plate_rules`` (the plate grammar and the ladder) plate corrections and
-    offences counted with them, ``dispatch`` the sinks a confirmed alarm goes to."""
-    services = Services(Database(store), zone_file, secure_cookies, dispatch=dispatch)
+    offences counted with them, ``dispatch`` the sinks a confirmed alarm goes to, ``deadline`` a rule's seconds
+    from its dispatch to its deadline (``dispatch.deadlines``), ``clock`` what now is for them."""
+    services = Services(Database(store), zone_file, secure_cookies, dispatch=dispatch,
+                        deadline=deadline, clock=clock)
     app = FastAPI(title="streetorder review", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.services = services
     app.state.plates = Plates(services.db, plate_rules)
@@ -74,8 +80,9 @@ def _add_guards(app: FastAPI) -> None:
         return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
 
     @app.exception_handler(NotAllowed)
-    async def not_allowed(request: Request, _exc: NotAllowed):
-        return _refuse(request, 403, "Only an admin may open this page.")
+    @app.exception_handler(CaseForbidden)
+    async def not_allowed(request: Request, exc: NotAllowed | CaseForbidden):
+        return _refuse(request, 403, str(exc))
 
     @app.exception_handler(CsrfRefused)
     async def csrf_refused(request: Request, _exc: CsrfRefused):
@@ -86,6 +93,14 @@ def _add_guards(app: FastAPI) -> None:
     @app.exception_handler(VerdictError)
     async def bad_request(request: Request, exc: ValueError):
         return _refuse(request, 400, str(exc))
+
+    @app.exception_handler(LifecycleError)
+    async def step_refused(request: Request, exc: LifecycleError):
+        return _refuse(request, exc.status, str(exc))
+
+    @app.exception_handler(UploadRefused)
+    async def photo_refused(request: Request, exc: UploadRefused):
+        return _refuse(request, exc.status, str(exc))
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException):

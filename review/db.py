@@ -26,14 +26,17 @@ from events.store import prepare_events
 
 __all__ = ["SCHEMA", "Database", "IntegrityError", "Row", "StoreMissingError", "iso", "utc_now"]
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS review_users (
+USERS_COLUMNS = """
     user_id       INTEGER PRIMARY KEY,
     name          TEXT NOT NULL UNIQUE COLLATE NOCASE,
-    role          TEXT NOT NULL CHECK (role IN ('reviewer', 'admin')),
+    role          TEXT NOT NULL CHECK (role IN ('reviewer', 'dispatcher', 'officer', 'admin')),
     password_hash TEXT NOT NULL,
-    created_at    TEXT NOT NULL
-);
+    created_at    TEXT NOT NULL,
+    district      TEXT,                  -- officers only: the unit whose cases they see
+    grid          TEXT
+"""
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS review_users ({USERS_COLUMNS});
 CREATE TABLE IF NOT EXISTS review_sessions (
     token_hash TEXT PRIMARY KEY,             -- sha256 of the cookie's token: a copy of the file opens no session
     user_id    INTEGER NOT NULL REFERENCES review_users (user_id),
@@ -98,7 +101,27 @@ CREATE TABLE IF NOT EXISTS review_plate_corrections (  -- a reviewer's reading o
     corrected_at TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS review_plate_corrections_by_plate ON review_plate_corrections (plate);
-"""
+CREATE TABLE IF NOT EXISTS review_dispatches (  -- a confirmed alarm's case after the verdict (review/lifecycle.py)
+    event_id      TEXT PRIMARY KEY,
+    camera_id     TEXT NOT NULL,
+    rule          TEXT NOT NULL,
+    district      TEXT,                            -- the event's unit, copied: officers' cases by one lookup
+    grid          TEXT,
+    state         TEXT NOT NULL CHECK (state IN ('dispatched', 'handled', 'verified', 'closed')),
+    dispatched_at TEXT NOT NULL,
+    due_at        TEXT NOT NULL,                   -- dispatched_at + the rule's deadline (dispatch.deadlines)
+    handled_at    TEXT,
+    handled_by    TEXT,
+    handled_note  TEXT,
+    handled_photo TEXT,                            -- relative to the camera's evidence folder
+    verified_at   TEXT,
+    verified_by   TEXT,
+    closed_at     TEXT,
+    closed_by     TEXT
+);
+CREATE INDEX IF NOT EXISTS review_dispatches_by_state ON review_dispatches (state, dispatched_at);
+CREATE INDEX IF NOT EXISTS review_dispatches_by_unit ON review_dispatches (district, grid, state);
+""".replace("{USERS_COLUMNS}", USERS_COLUMNS)
 
 
 APPEND_ONLY = "the audit trail is append-only"
@@ -159,6 +182,7 @@ class Database(database.Database):
         super().__init__(target, must_exist=True)
         prepare_events(self)
         self.apply(SCHEMA, sqlite_only=SQLITE_ONLY, postgresql_only=POSTGRESQL_ONLY)
+        upgrade_users_table(self)
 
     def execute(self, sql: str, params: Params = ()) -> Result:
         return super().execute(sql, _storable(params) if self.dialect == "postgresql" else params)
@@ -216,6 +240,32 @@ def _storable(params: Params) -> Params:
     if isinstance(params, Mapping):
         return {key: storable(value) for key, value in params.items()}
     return [storable(value) for value in params]
+
+
+def upgrade_users_table(db: Database) -> None:
+    """Let a ``review_users`` table of an older store hold the dispatcher and officer roles and an officer's unit,
+    in place and in one transaction (on SQLite the table is rebuilt, ids kept: sessions and verdicts refer to them)."""
+    if db.dialect == "sqlite":
+        row = db.execute("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'review_users'").fetchone()
+        if "'officer'" in row[0]:
+            return
+        old = ", ".join(db.columns("review_users"))
+        with db.transaction() as tx:  # the order SQLite documents: new table, copy, drop, rename
+            tx.execute(f"CREATE TABLE review_users_upgraded ({USERS_COLUMNS})")
+            tx.execute(f"INSERT INTO review_users_upgraded ({old}) SELECT {old} FROM review_users")
+            tx.execute("DROP TABLE review_users")
+            tx.execute("ALTER TABLE review_users_upgraded RENAME TO review_users")
+        return
+    check = db.execute("SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conrelid = 'review_users'::regclass "
+                       "AND conname = 'review_users_role_check'").fetchone()
+    if check and "officer" in check[0]:
+        return
+    with db.transaction() as tx:
+        tx.execute("ALTER TABLE review_users DROP CONSTRAINT IF EXISTS review_users_role_check")
+        tx.execute("ALTER TABLE review_users ADD CONSTRAINT review_users_role_check "
+                   "CHECK (role IN ('reviewer', 'dispatcher', 'officer', 'admin'))")
+        for column in ("district", "grid"):
+            tx.execute(f"ALTER TABLE review_users ADD COLUMN IF NOT EXISTS {column} TEXT")
 
 
 def lock_table(tx: Connection, table: str) -> None:

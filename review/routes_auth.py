@@ -33,10 +33,13 @@ def log_in(request: Request, name: Annotated[str, Form()] = "", password: Annota
     if not expected or not hmac.compare_digest(expected, csrf):
         return _form(request, next, "The login form was out of date; please log in again.", 403)
     try:
-        token, _ = services(request).accounts.log_in(name, password, client_ip(request))
+        token, session = services(request).accounts.log_in(name, password, client_ip(request))
     except LoginRefused as refused:
         return _form(request, next, refused.message, 429 if refused.throttled else 401, name)
-    response = RedirectResponse(local_path(next), status_code=303)
+    target = local_path(next)
+    if session.user.is_officer and target == "/queue":  # the default: an officer's page is their unit's cases
+        target = "/officer"
+    response = RedirectResponse(target, status_code=303)
     response.set_cookie(SESSION_COOKIE, token, max_age=int(SESSION_LIFETIME.total_seconds()), httponly=True,
                         samesite="strict", secure=services(request).secure_cookies, path="/")
     response.delete_cookie(LOGIN_CSRF_COOKIE, path="/login")

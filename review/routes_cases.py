@@ -17,9 +17,9 @@ from review.patrol import event_position, evidence_url, patrol_view
 from review.plates import PlateRead
 from review.routes_plates import plates
 from review.verdicts import MAX_NOTE
-from review.web import CsrfForm, CsrfHeader, SignedIn, client_ip, render, services, signed_in
+from review.web import CsrfForm, CsrfHeader, SignedIn, client_ip, render, reviewing, services, staff
 
-router = APIRouter(dependencies=[Depends(signed_in)])
+router = APIRouter(dependencies=[Depends(staff)])  # officers: their unit's cases on /officer only
 ShowPlates = Annotated[bool, Query(alias="plates")]  # ?plates=1: the API shows plates, and the audit says so
 
 
@@ -29,11 +29,6 @@ class VerdictIn(BaseModel):
     reason: str | None = Field(None, max_length=40)
     note: str | None = Field(None, max_length=MAX_NOTE)
     filters: str = Field("", max_length=2000)
-
-
-@router.get("/")
-def home() -> Response:
-    return RedirectResponse("/queue", status_code=303)
 
 
 @router.get("/queue", response_class=HTMLResponse)
@@ -64,7 +59,7 @@ def event_page(request: Request, event_id: str, session: SignedIn) -> Response:
         plate=plates(request).read(case.event), plate_saved=request.query_params.get("plate_saved"))
 
 
-@router.post("/verdicts")
+@router.post("/verdicts", dependencies=[Depends(reviewing)])
 def post_verdict(request: Request, session: CsrfForm, event_id: Annotated[str, Form()],
                  choice: Annotated[str, Form()], note: Annotated[str, Form()] = "",
                  filters: Annotated[str, Form()] = "") -> Response:
@@ -101,7 +96,7 @@ def api_event(request: Request, event_id: str, session: SignedIn, plates_shown: 
                           "decided_at": v.decided_at} for v in app.verdicts.of_event(event_id)]}
 
 
-@router.post("/api/verdicts")
+@router.post("/api/verdicts", dependencies=[Depends(reviewing)])
 def api_verdict(request: Request, session: CsrfHeader, body: VerdictIn) -> dict[str, Any]:
     app = services(request)
     recorded = app.verdicts.record(body.event_id, session.user, body.verdict, body.reason, body.note,

@@ -12,9 +12,9 @@ from pydantic import BaseModel, Field
 
 from review.accounts import Session
 from review.plates import MAX_PLATE, PlateError, Plates
-from review.web import Admin, CsrfForm, CsrfHeader, SignedIn, client_ip, render, services, signed_in
+from review.web import Admin, CsrfForm, CsrfHeader, SignedIn, client_ip, render, reviewing, services, staff
 
-router = APIRouter(dependencies=[Depends(signed_in)])
+router = APIRouter(dependencies=[Depends(staff)])
 
 
 class CorrectionIn(BaseModel):
@@ -27,7 +27,7 @@ def plates(request: Request) -> Plates:
     return request.app.state.plates
 
 
-@router.post("/plates/corrections")
+@router.post("/plates/corrections", dependencies=[Depends(reviewing)])
 def post_correction(request: Request, session: CsrfForm, event_id: Annotated[str, Form(max_length=500)],
                     plate: Annotated[str, Form(max_length=10_000)] = "",
                     filters: Annotated[str, Form()] = "") -> Response:
@@ -37,7 +37,7 @@ def post_correction(request: Request, session: CsrfForm, event_id: Annotated[str
     return RedirectResponse(f"/events/{quote(event_id, safe='/')}?{query}", status_code=303)
 
 
-@router.post("/api/plates/corrections")
+@router.post("/api/plates/corrections", dependencies=[Depends(reviewing)])
 def api_correction(request: Request, session: CsrfHeader, body: CorrectionIn) -> dict[str, Any]:
     """The same correction as JSON (``X-CSRF-Token`` header); answers the plate and its offence as counted now."""
     stored = _correct(request, session, body.event_id, body.plate)

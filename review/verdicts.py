@@ -7,8 +7,9 @@ the verdict it replaced. An event's *status* takes all its reviewers' verdicts t
 - ``disputed``: some reviewers confirmed and others rejected;
 - ``unsure``: nobody has decided yet, but someone looked.
 
-A warn or escalate that becomes ``confirmed`` is dispatched: one outbox row per ``dispatch`` sink that takes it
-(``sinks[].when: confirmed``), in the verdict's transaction.
+A warn or escalate that becomes ``confirmed`` is dispatched, in the verdict's transaction: its case opens
+(``review/lifecycle.py``: dispatched, with its deadline) and one outbox row is written per ``dispatch`` sink that
+takes it (``sinks[].when: confirmed``).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from events.outbox import SinkRoute, enqueue
 from events.store import EVENT_COLUMNS, event_from_row
 from review.accounts import User
 from review.db import Database, iso, lock_case, utc_now
+from review.lifecycle import Lifecycle
 
 VERDICTS = ("confirm", "reject", "unsure")
 REASONS = {  # key order is the 1-5 of the keyboard
@@ -101,9 +103,10 @@ class Verdicts:
         review.verdicts.VerdictError: no event 'cam-01/walk/7/warn' in the store; reload the queue
     """
 
-    def __init__(self, db: Database, dispatch: Sequence[SinkRoute] = ()):
+    def __init__(self, db: Database, dispatch: Sequence[SinkRoute] = (), lifecycle: Lifecycle | None = None):
         self.db = db
         self.dispatch = list(dispatch)  # sinks that take confirmed alarms (``sinks[].when: confirmed``)
+        self.lifecycle = lifecycle or Lifecycle(db)
 
     def record(self, event_id: str, user: User, verdict: str, reason: str | None = None, note: str | None = None,
                ip: str | None = None) -> bool:
@@ -133,21 +136,25 @@ class Verdicts:
             status, shared_reason = consolidate([tuple(p) for p in pairs])
             tx.execute("UPDATE review_cases SET status = ?, reason = ?, reviewers = ? WHERE event_id = ?",
                          (status, shared_reason, len(pairs), event_id))
-            if status == "confirmed" and self.dispatch:
-                self._dispatch(tx, event_id, now)
+            if status == "confirmed":
+                self._dispatch(tx, event_id, now, user, ip)
         return True
 
-    def _dispatch(self, tx, event_id: str, now: str) -> None:
-        """A confirmed alarm goes to the dispatch sinks through the outbox, in the verdict's transaction: once per
-        sink (a later change of mind sends nothing more; the audit trail keeps it)."""
+    def _dispatch(self, tx, event_id: str, now: str, user: User, ip: str | None) -> None:
+        """A confirmed alarm's case opens and goes to the dispatch sinks through the outbox, in the verdict's
+        transaction: once (a later change of mind sends nothing more; the audit trail keeps it)."""
         event = event_from_row(tx.execute(f"SELECT {', '.join(EVENT_COLUMNS)} FROM events WHERE event_id = ?",
                                           (event_id,)).fetchone())
         if event.type not in ("warn", "escalate"):
             return
+        due = self.lifecycle.open(tx, event, user.name, ip)
+        if due is None or not self.dispatch:  # dispatched before
+            return
         reviewers = [r[0] for r in tx.execute("SELECT u.name FROM review_verdicts v JOIN review_users u USING "
                                               "(user_id) WHERE v.event_id = ? AND v.verdict = 'confirm' "
                                               "ORDER BY v.decided_at", (event_id,))]
-        body = {**event.to_json(), "case": {"status": "confirmed", "confirmed_at": now, "reviewers": reviewers}}
+        case = {"status": "confirmed", "confirmed_at": now, "reviewers": reviewers}
+        body = {**event.to_json(), "case": {**case, "due_at": due}}
         names = [sink.name for sink in self.dispatch if sink.accepts(body)]
         enqueue(tx, event.camera_id, event_id, json.dumps(body, ensure_ascii=False), names)
 

@@ -6,8 +6,9 @@ to the login form or shown a short refusal, an API call (``/api/...``, ``/eviden
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote
@@ -23,7 +24,8 @@ from events.outbox import Outbox, SinkRoute
 from events.record import ViewRecord
 from review.accounts import Accounts, Session
 from review.cases import STATUS_CHOICES, TYPE_CHOICES, Cases
-from review.db import Database
+from review.db import Database, utc_now
+from review.lifecycle import Lifecycle
 from review.stats import Stats
 from review.verdicts import REASONS, Verdicts
 from review.zone_editor import CameraPicture, ZoneFile
@@ -53,11 +55,14 @@ class Services:
     secure_cookies: bool = False
     pictures: dict[str, CameraPicture] = field(default_factory=dict)  # the zone editor's frames, read once
     dispatch: Sequence[SinkRoute] = ()  # the sinks confirmed alarms go to (``sinks[].when: confirmed``)
+    deadline: Callable[[str], float] | None = None  # a rule's seconds from dispatch to deadline (dispatch.deadlines)
+    clock: Callable[[], datetime] = utc_now  # what "now" is for deadlines (tests inject one)
 
     def __post_init__(self):
         self.accounts = Accounts(self.db)
         self.cases = Cases(self.db)
-        self.verdicts = Verdicts(self.db, self.dispatch)
+        self.lifecycle = Lifecycle(self.db, self.deadline, self.clock)
+        self.verdicts = Verdicts(self.db, self.dispatch, self.lifecycle)
         self.stats = Stats(self.db)
         self.outbox = Outbox(self.db)  # what the sinks got and are owed (the admin's sinks page)
         self.camera_statuses = CameraStatuses(self.db)  # what `streetorder run` last saw (the cameras page)
@@ -68,7 +73,10 @@ class NotSignedIn(Exception):
 
 
 class NotAllowed(Exception):
-    """The signed-in user's role may not do this."""
+    """The signed-in user's role may not do this; the message says what the role may do."""
+
+    def __init__(self, message: str = "Only an admin may open this page."):
+        super().__init__(message)
 
 
 class CsrfRefused(Exception):
@@ -113,6 +121,19 @@ def csrf_header(request: Request, session: SignedIn) -> Session:
     """For JSON API calls: the ``X-CSRF-Token`` header must be this session's token."""
     check_csrf(session, request.headers.get(CSRF_HEADER))
     return session
+
+
+def staff(session: SignedIn) -> Session:
+    """Reviewers, dispatchers and admins: the queue, the events, the evidence, the plates; not officers."""
+    if session.user.is_officer:
+        raise NotAllowed("Officers see their unit's cases on the officer page (/officer) only.")
+    return session
+
+
+def reviewing(session: SignedIn) -> None:
+    """Verdicts and plate corrections: reviewers and admins."""
+    if not session.user.reviews:
+        raise NotAllowed("Only reviewers and admins give verdicts.")
 
 
 Admin = Annotated[Session, Depends(admin)]

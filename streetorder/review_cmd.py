@@ -42,6 +42,8 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
                                          f"the environment variable {PASSWORD_ENV}, else asked for.")
     add.add_argument("name", help="user name")
     add.add_argument("--role", required=True, choices=ROLES)
+    add.add_argument("--district", help="an officer's unit: the district whose cases they see and act on")
+    add.add_argument("--grid", help="an officer's unit: the grid (with --district, that grid of that district)")
     _store_argument(add)
     add.add_argument("--password-stdin", action="store_true", help="read the password from the first input line")
     add.add_argument("--reset", action="store_true", help="the account exists: set a new password and role")
@@ -72,7 +74,7 @@ def serve_app(args: argparse.Namespace, console: Console) -> int:
     def app_with_zone_editor():
         zone_file = ZoneFile(args.config, PipelineConfigRules()) if args.config else None
         return create_app(args.db, zone_file, args.secure_cookies, plate_rules(args.config),
-                          dispatch_sinks(args.config))
+                          dispatch_sinks(args.config), dispatch_settings(args.config).deadline)
 
     app = _refusing(console, app_with_zone_editor)
     if app is None:
@@ -96,6 +98,13 @@ def dispatch_sinks(config_path: Path | None) -> list:
     """The config's sinks that take confirmed alarms (``when: confirmed``); none without a config."""
     from zones.config import load_config
     return [sink for sink in load_config(config_path).sinks if sink.when == "confirmed"] if config_path else []
+
+
+def dispatch_settings(config_path: Path | None):
+    """The deadlines of dispatched cases (``dispatch:``), or the defaults without a config."""
+    from zones.config import load_config
+    from zones.config_sinks import DispatchSettings
+    return load_config(config_path).dispatch if config_path else DispatchSettings()
 
 
 def plate_rules(config_path: Path | None) -> PlateRules:
@@ -126,10 +135,13 @@ def add_user(args: argparse.Namespace, console: Console) -> int:
     db = _refusing(console, lambda: Database(args.db))
     if db is None:
         return 2
-    user = _refusing(console, lambda: Accounts(db).add_user(args.name, args.role, password, reset=args.reset))
+    user = _refusing(console, lambda: Accounts(db).add_user(args.name, args.role, password, reset=args.reset,
+                                                            district=args.district, grid=args.grid))
     if user is None:
         return 2
-    console.print(f"{'Updated' if args.reset else 'Added'} {user.role} {user.name!r} in {db.label}.", highlight=False)
+    unit = f" of {user.unit_label}" if user.is_officer else ""
+    console.print(f"{'Updated' if args.reset else 'Added'} {user.role} {user.name!r}{unit} in {db.label}.",
+                  highlight=False)
     return 0
 
 

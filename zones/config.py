@@ -39,7 +39,7 @@ from zones.config_geo import (
 )
 from zones.config_presets import PresetConfig, gather_preset_zones, resolve_references
 from zones.config_sections import DetectSettings, LiveSettings, RestingSettings, RuleSettings
-from zones.config_sinks import SinkSettings, name_sinks
+from zones.config_sinks import DispatchSettings, SinkSettings, name_sinks
 from zones.schedule import DAYS, ActiveWindow, Schedule, Seconds, SignedSeconds
 from zones.units import Unit
 
@@ -287,6 +287,8 @@ class Config(StrictModel):
                                                 "and no zone or camera unit take the unit they lie in.")
     sinks: list[SinkSettings] = Field([], description="Where every event is also delivered, at least once and in "
                                                       "order per camera, through the store's outbox (see sinks[]).")
+    dispatch: DispatchSettings = Field(DispatchSettings(), description="Confirmed alarms' cases after the "
+                                                                       "dispatch: each rule's deadline.")
     path: Path | None = Field(None, exclude=True, description="The file the config was read from (set by the "
                                                               "loader, not written in the file).")
 

@@ -145,6 +145,27 @@ class WebhookSinkSettings(DeliverySettings):
         return secret
 
 
+class DispatchSettings(StrictModel):
+    """What happens to a confirmed alarm's case after it is dispatched (docs/UNITS.md, "After the dispatch").
+
+    >>> DispatchSettings.model_validate({"deadlines": {"street_vending": "10m"}}).deadline("street_vending")
+    600.0
+    >>> DispatchSettings().deadline("sidewalk_parking")
+    1800.0
+    """
+
+    deadlines: dict[Rule, Annotated[Seconds, Field(gt=0)]] = Field(
+        {}, description="How long the unit's officers have to handle a case of this rule after it is dispatched, "
+                        "e.g. {sidewalk_parking: 30m}; a case not handled by then is overdue. Rules not listed: "
+                        "default_deadline.")
+    default_deadline: Seconds = Field(1800.0, gt=0, description="The deadline of rules deadlines does not list "
+                                                                "(30 minutes).")
+
+    def deadline(self, rule: str) -> float:
+        """Seconds from dispatch to the deadline of a case of ``rule``."""
+        return self.deadlines.get(rule, self.default_deadline)
+
+
 SinkSettings = Annotated[MqttSinkSettings | WebhookSinkSettings, Field(discriminator="type")]
 SinkList = TypeAdapter(list[SinkSettings])
 

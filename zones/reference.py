@@ -33,6 +33,7 @@ from zones.config_enforcement import EnforcementSettings, Permit, PlateSettings
 from zones.config_errors import YamlLines
 from zones.config_geo import MountSettings, PatrolSettings
 from zones.config_presets import PresetConfig
+from zones.config_sinks import DispatchSettings
 from zones.schedule import parse_duration
 
 REFERENCE_PATH = Path(__file__).resolve().parent.parent / "docs" / "CONFIG.md"
@@ -66,6 +67,9 @@ SECTIONS: tuple[tuple[str, type[BaseModel], str], ...] = (
                                           "earlier warns within `lookback`, every camera of the store) and `action` "
                                           "(the ladder's step, or `exempt`)."),
     ("enforcement.permits[]:", Permit, "A permit: the plate's warns on these days get action `exempt`."),
+    ("dispatch:", DispatchSettings, "A confirmed alarm's case after the dispatch (docs/UNITS.md): dispatched, "
+                                    "handled, verified, closed; a case its unit's officers have not handled "
+                                    "within its rule's deadline is overdue."),
     ("cameras[]:", CameraConfig, "One camera. The dwell settings (the last rows) apply to every zone of the camera "
                                  "that does not set them; unset, they come from `defaults:`."),
     ("cameras[].mount:", MountSettings, "Moving cameras: a pinhole camera (no lens distortion; principal point "

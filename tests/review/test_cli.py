@@ -112,3 +112,15 @@ def test_serve_refuses_a_missing_store_and_a_broken_config(site, tmp_path, capsy
                       "        polygon: [[0, 0], [9, 0], [9, 9]]\n")
     assert main(["review", "serve", "--db", str(site.db_path), "--config", str(broken)]) == 2
     assert "zone 'w': type: unknown zone type 'road'" in capsys.readouterr().err
+
+
+def test_add_user_binds_an_officer_to_a_unit(site, monkeypatch, capsys, no_env_password):
+    monkeypatch.setattr("sys.stdin", io.StringIO("a long enough password\n"))
+    assert main(add_user(site, "olga", "--role", "officer", "--password-stdin")) == 2
+    assert "officer 'olga' needs a unit: give --district and/or --grid" in capsys.readouterr().err
+    monkeypatch.setattr("sys.stdin", io.StringIO("a long enough password\n"))
+    assert main(add_user(site, "olga", "--role", "officer", "--district", "Lucheng", "--grid", "LC-0412",
+                         "--password-stdin")) == 0
+    assert "Added officer 'olga' of Lucheng · LC-0412" in capsys.readouterr().out
+    _, session = Accounts(site.database()).log_in("olga", "a long enough password", "127.0.0.1")
+    assert (session.user.role, session.user.district, session.user.grid) == ("officer", "Lucheng", "LC-0412")

@@ -101,7 +101,7 @@ def test_a_change_of_mind_replaces_the_verdict_and_the_audit_keeps_both(site):
     assert verdicts.record(event, rita, "reject", "permitted", "delivery permit in the windscreen")
     [current] = verdicts.of_event(event)
     assert (current.user_name, current.verdict, current.reason) == ("rita", "reject", "permitted")
-    lines = verdicts.audit(event_id=event)
+    lines = [line for line in verdicts.audit(event_id=event) if line.action == "verdict"]  # not case_dispatched
     assert [(a.verdict, a.previous_verdict) for a in lines] == [("reject", "confirm"), ("confirm", None)]
     assert lines[0].note == "delivery permit in the windscreen" and lines[1].ip == "10.1.1.1"
     assert Cases(db).case(event).status == "rejected"
@@ -118,7 +118,8 @@ def test_the_audit_trail_cannot_be_rewritten(site):
             db.execute(statement)
         with pytest.raises(IntegrityError, match="the audit trail is append-only"), db.transaction() as tx:
             tx.execute(statement)
-    assert [(a.user_name, a.verdict) for a in Verdicts(db).audit(event_id=site.event_ids[0])] == [("rob", "confirm")]
+    assert [(a.user_name, a.action, a.verdict) for a in Verdicts(db).audit(event_id=site.event_ids[0])] == [
+        ("rob", "case_dispatched", None), ("rob", "verdict", "confirm")]
 
 
 def test_two_reviewers_who_disagree_make_a_disputed_case(as_user, site):
