@@ -50,7 +50,7 @@ BOX_MARGIN = 0.1  # share of a box's size added around it when its pixels are le
 @dataclass(frozen=True)
 class KerbSettings:
     search_m: float = 5.5  # how far (metres) the kerb may be from where the GPS and the zone say: the GPS error
-    window_s: float = 3.0  # seconds of measurements whose median is the correction (a phone GPS drifts ~0.4 m/s)
+    window_s: float = 3.0  # seconds of kerb distances whose median is taken (short: the vehicle may change lanes)
     hold_s: float = 30.0  # seconds the distance to the kerb is kept where none is seen (a lane is kept that long)
     min_measurements: int = 2
     max_spread_m: float = 0.5  # metres from the window's median that count as agreeing with it
@@ -69,7 +69,7 @@ class KerbAlign:
         self.side = 1.0 if np.sin(np.radians(view.mount.yaw)) > 0 else -1.0  # +1: the camera looks to the right
         self.sideways = abs(np.sin(np.radians(view.mount.yaw))) >= 0.5  # a forward camera sees kerbs end-on
         self.strip = GroundStrip(view, np.arange(0.3, max_range, STEP_M), self.side)
-        self._found: deque[tuple[float, float]] = deque()  # (t, metres from the camera's axis to the kerb seen)
+        self._found: deque[tuple[float, float]] = deque()  # (t, metres sideways from the vehicle to the kerb seen)
         self._distance, self._distance_t = 0.0, float("-inf")  # the agreed distance to the kerb, and when
         self._offset = 0.0  # metres the GPS position is moved towards the kerb
         self.measurements = 0  # frames whose kerb was found
