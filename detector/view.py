@@ -12,6 +12,9 @@ against it (DESIGN.md, "Camera status"):
 
 A frame whose small thumbnail (``detector.change.thumbnail``) matches that of the last fully checked frame, outside
 the detection boxes, gets that frame's state without feature matching (a few tenths of a millisecond).
+``ViewCheck.track`` refines a view that is the reference's up to a small translation (a sway, a drift) on every
+frame: phase correlation of the frame against the reference (``cv2.phaseCorrelate``, a 320 px wide grey with the
+detection boxes blanked, about 2 ms), so zones and spots follow a sway between two feature matches.
 
 Example:
     >>> frame = np.random.default_rng(1).integers(0, 255, (360, 640, 3), np.uint8)
@@ -52,6 +55,9 @@ PERSPECTIVE_EXTENT = 0.5  # inliers spanning less of the frame's width or height
 MIN_SPREAD = 0.05  # the inliers' convex hull covers this share of the frame at least, not one object
 PRECHECK_CHANGED = 0.02  # at most this share of thumbnail cells (outside boxes) may change for "the same view"
 LIGHT_CHANGE = 0.15  # relative change of the mean brightness that makes ``ViewCheck.refresh`` renew the reference
+PHASE_WIDTH = 320  # phase correlation's grey: 0.15 px off on a rendered sway at 320 px, 4x cheaper than at 480
+MIN_RESPONSE = 0.3  # phase correlation's peak below this is no translation (a zoom gave 0.25, a sway 0.67-0.96)
+TRACK_SHARE = 0.03  # a translation beyond this share of the diagonal is left to the feature match (a bump)
 
 Boxes = np.ndarray | Sequence[Sequence[float]] | None
 
@@ -67,20 +73,22 @@ class ViewReference:
     descriptors: np.ndarray | None = field(repr=False)
     thumb: np.ndarray = field(repr=False)  # ``detector.change.thumbnail`` of the full frame
     brightness: float = 0.0  # mean grey level outside the boxes
+    phase: np.ndarray | None = field(default=None, repr=False)  # ``_phase_image`` of the frame, for ``track``
 
     @classmethod
     def from_frame(cls, frame: np.ndarray, boxes: Boxes = None) -> ViewReference:
         """The reference view of ``frame`` (BGR), its detection ``boxes`` (x1, y1, x2, y2) left out."""
         scale = min(1.0, VIEW_WIDTH / frame.shape[1])
         grey = _grey(frame, scale)
-        return cls._of_grey(grey, (frame.shape[1], frame.shape[0]), scale, boxes, thumbnail(frame))
+        return cls._of_grey(grey, (frame.shape[1], frame.shape[0]), scale, boxes, thumbnail(frame),
+                            _phase_image(frame, boxes))
 
     @classmethod
     def _of_grey(cls, grey: np.ndarray, size: tuple[int, int], scale: float, boxes: Boxes,
-                 thumb: np.ndarray) -> ViewReference:
+                 thumb: np.ndarray, phase: np.ndarray | None) -> ViewReference:
         mask = _static_mask(grey.shape, boxes, scale)
         points, descriptors = _features(grey, mask)
-        return cls(size, scale, grey, points, descriptors, thumb, float(cv2.mean(grey, mask)[0]))
+        return cls(size, scale, grey, points, descriptors, thumb, float(cv2.mean(grey, mask)[0]), phase)
 
     def refresh(self, frame: np.ndarray, boxes: Boxes = None, weight: float = 0.5) -> ViewReference:
         """A new reference blending ``frame`` (aligned with this one: its view was ``ok``) into this one with
@@ -91,7 +99,9 @@ class ViewReference:
         keep = _static_mask(grey.shape, boxes, self.scale, margin=0) == 0
         blended = cv2.addWeighted(grey, weight, self.grey, 1.0 - weight, 0.0)
         blended[keep] = self.grey[keep]
-        return ViewReference._of_grey(blended, self.size, self.scale, boxes, thumbnail(frame))
+        # the phase image stays: phase correlation whitens the spectrum, so the light hardly matters to it, and the
+        # blended frame may be a pixel or two off the reference
+        return ViewReference._of_grey(blended, self.size, self.scale, boxes, thumbnail(frame), self.phase)
 
 
 @dataclass(frozen=True)
@@ -102,7 +112,8 @@ class ViewState:
     when ``moved`` for lack of one); ``inliers`` and ``inlier_share`` are those of the feature match the state
     comes from (0 when it comes from the reference itself); ``displacement_px`` is the median displacement of the
     frame's corners, ``displacement_share`` the same over the frame's diagonal; ``precheck`` is True when the
-    thumbnail matched and no features were matched; ``reason`` says why the view is ``moved``.
+    thumbnail matched and no features were matched; ``reason`` says why the view is ``moved``; ``tracked`` is True
+    when ``homography`` is this frame's translation from phase correlation (``ViewCheck.track``).
     """
 
     state: str  # ok | shifted | moved
@@ -114,6 +125,7 @@ class ViewState:
     zoom: float = 1.0  # linear scale of the current view over the reference's (> 1: zoomed in)
     precheck: bool = False
     reason: str = ""
+    tracked: bool = False
 
     def to_frame(self, points) -> np.ndarray:
         """Reference-view points (a zone polygon, resting objects' spots) where they are in the current frame."""
@@ -154,6 +166,7 @@ class ViewCheck:
         self._matcher = cv2.BFMatcher(cv2.NORM_HAMMING)
         self._last_thumb = reference.thumb
         self._last = ViewState("ok", np.eye(3))
+        self._window: np.ndarray | None = None
 
     def check(self, frame: np.ndarray, boxes: Boxes = None, precheck: bool = True) -> ViewState:
         """The view of ``frame`` (BGR), its detection ``boxes`` (moving objects) left out of the comparison;
@@ -177,6 +190,24 @@ class ViewCheck:
         self.reference = self.reference.refresh(frame, boxes)
         self._last_thumb, self._last = self.reference.thumb, ViewState("ok", np.eye(3))
         return True
+
+    def track(self, frame: np.ndarray, boxes: Boxes, state: ViewState) -> ViewState:
+        """``state`` with this frame's translation off the reference as its homography (``tracked``), when the
+        view is the reference's up to a translation (ok, or shifted by one) and phase correlation finds one that
+        is clear (peak ``MIN_RESPONSE``) and small (``TRACK_SHARE`` of the diagonal); else ``state`` unchanged."""
+        size = (frame.shape[1], frame.shape[0])
+        if state.homography is None or self.reference.phase is None or not _translation_like(state.homography, size):
+            return state
+        current = _phase_image(frame, boxes)
+        if current.shape != self.reference.phase.shape:
+            return state
+        if self._window is None or self._window.shape != current.shape:
+            self._window = cv2.createHanningWindow((current.shape[1], current.shape[0]), cv2.CV_32F)
+        (dx, dy), response = cv2.phaseCorrelate(self.reference.phase, current, self._window)
+        dx, dy = dx * frame.shape[1] / current.shape[1], dy * frame.shape[0] / current.shape[0]
+        if response < MIN_RESPONSE or np.hypot(dx, dy) > TRACK_SHARE * np.hypot(*size):
+            return state
+        return replace(state, homography=np.array([[1.0, 0, -dx], [0, 1.0, -dy], [0, 0, 1.0]]), tracked=True)
 
     def _match(self, frame: np.ndarray, boxes: Boxes) -> ViewState:
         reference = self.reference
@@ -230,6 +261,27 @@ def _judge(homography: np.ndarray, size: tuple[int, int], inliers: int, share: f
     reason = next((why for holds, why in reasons if holds), "")
     state = "moved" if reason else "ok" if displacement < OK_SHARE * diagonal else "shifted"
     return ViewState(state, homography, inliers, share, displacement, displacement / diagonal, zoom, reason=reason)
+
+
+def _translation_like(homography: np.ndarray, size: tuple[int, int]) -> bool:
+    """True when ``homography`` moves the frame's corners like its translation at the centre does, within
+    ``OK_SHARE`` of the diagonal (no zoom, rotation or perspective to speak of)."""
+    width, height = size
+    corners = np.float64([[0, 0], [width, 0], [width, height], [0, height]])
+    centre = np.float64([[width / 2, height / 2]])
+    shift = reanchor(centre, homography) - centre
+    residual = np.linalg.norm(reanchor(corners, homography) - corners - shift, axis=1)
+    return float(np.median(residual)) < OK_SHARE * float(np.hypot(width, height))
+
+
+def _phase_image(frame: np.ndarray, boxes: Boxes) -> np.ndarray:
+    """The frame's grey at ``PHASE_WIDTH`` as float32 around its mean, the detection boxes (moving objects) at 0."""
+    scale = min(1.0, PHASE_WIDTH / frame.shape[1])
+    grey = _grey(frame, scale).astype(np.float32)
+    static = _static_mask(grey.shape, boxes, scale, margin=0) > 0
+    grey -= float(grey[static].mean()) if static.any() else float(grey.mean())
+    grey[~static] = 0.0
+    return grey
 
 
 def _extent(points: np.ndarray, shape: tuple[int, ...]) -> float:

@@ -4,7 +4,9 @@ Matching features costs about a third of a detection (``scripts/view_check_cost.
 them every ``every`` seconds and whenever the frame's thumbnail, outside the detection boxes, differs from that of
 the last matched frame (a bump, a re-aim, a zoom), but not twice within ``RECHECK_S``: on busy footage the
 thumbnail differs on most frames, and a move is then noticed up to 2 s late. Other frames keep the last state for
-a fraction of a millisecond. The reference view is the camera's saved one (``reference:`` in the config, or one per
+a fraction of a millisecond. On every frame a view that is the reference's up to a small translation is refined by
+phase correlation (``ViewCheck.track``): the state keeps the match's label, its homography is the frame's own.
+The reference view is the camera's saved one (``reference:`` in the config, or one per
 PTZ preset), else the first frame it is given; either is renewed while the view is ``ok`` when the light changes
 (in memory only). Without a saved one, a frame without enough texture for a reference (a blank test frame, a
 camera still dark) leaves the view unchecked (``ok``) and the next frame, ``every`` seconds later, is tried
@@ -77,7 +79,7 @@ class ViewWatch:
                 self.state = ViewState("ok", np.eye(3))
                 return self.state
         if t - self._matched_t < min(RECHECK_S, self.every):
-            return replace(self.state, precheck=True)
+            return self.checks[self._current].track(frame, boxes, replace(self.state, precheck=True))
         state = self.checks[self._current].check(frame, boxes, precheck=t - self._matched_t < self.every)
         if not state.precheck:
             self.matched += 1
@@ -87,7 +89,7 @@ class ViewWatch:
         self.state = state
         if self._current is not None:
             self.preset = None if state.state == "moved" else self._current
-        return state
+        return self.checks[self._current].track(frame, boxes, state)
 
     def _best_view(self, frame: np.ndarray, boxes: Boxes, state: ViewState) -> ViewState:
         """Of every view (``state``: the current one's), the ok or shifted one with the best inlier share; it

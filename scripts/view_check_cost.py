@@ -7,7 +7,9 @@ For each clip (default: three of ../shared/data/clips), reads ``--frames`` frame
 the first one the reference (its detection boxes left out) and prints the median milliseconds per frame of:
 ``detect`` (yolo11n, onnxruntime, every core), ``pre-check`` (the thumbnail comparison alone: each frame checked
 against itself), ``full check`` (ORB features, matching and the homography, pre-check skipped) and ``check`` (what
-the check costs as it runs: the pre-check, then the features when the thumbnail changed), with the states seen.
+the check costs as it runs: the pre-check, then the features when the thumbnail changed), with the states seen, and
+``track`` (the phase correlation every analysed frame gets: ``ViewCheck.track``), with the median response-checked
+translation it found against the reference and how many frames it left untracked (peak too low or shift too large).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import time
 from pathlib import Path
 
 import cv2
+import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 CLIPS = ROOT.parent / "shared" / "data" / "clips"
@@ -46,7 +49,7 @@ def timed(function, *args, **kwargs) -> tuple[object, float]:
 
 
 def measure(detector, path: Path, count: int) -> None:
-    from detector.view import ViewCheck, ViewReference
+    from detector.view import ViewCheck, ViewReference, ViewState
 
     frames = frames_of(path, count)
     if not frames:
@@ -59,7 +62,8 @@ def measure(detector, path: Path, count: int) -> None:
         detect_ms.append(ms)
         boxes.append(detections.xyxy)
     reference = ViewReference.from_frame(frames[0], boxes[0])
-    pre_ms, full_ms, check_ms, states = [], [], [], collections.Counter()
+    pre_ms, full_ms, check_ms, track_ms, states = [], [], [], [], collections.Counter()
+    shifts, untracked = [], 0
     for frame, frame_boxes in zip(frames, boxes, strict=True):
         itself = ViewCheck(ViewReference.from_frame(frame, frame_boxes))
         pre_ms.append(timed(itself.check, frame, frame_boxes)[1])
@@ -69,10 +73,18 @@ def measure(detector, path: Path, count: int) -> None:
         state, ms = timed(running.check, frame, frame_boxes)
         check_ms.append(ms)
         states[state.state + (" (pre-check)" if state.precheck else "")] += 1
+        tracked, ms = timed(running.track, frame, frame_boxes, ViewState("ok", np.eye(3)))
+        track_ms.append(ms)
+        if tracked.tracked:
+            shifts.append(float(np.hypot(*tracked.homography[:2, 2])))
+        else:
+            untracked += 1
     height, width = frames[0].shape[:2]
     print(f"{path.name} ({width}x{height}, {len(frames)} frames): detect {statistics.median(detect_ms):.1f} ms, "
           f"pre-check {statistics.median(pre_ms):.2f} ms, full check {statistics.median(full_ms):.1f} ms, "
-          f"check {statistics.median(check_ms):.1f} ms; states: {dict(states)}")
+          f"check {statistics.median(check_ms):.1f} ms, track {statistics.median(track_ms):.2f} ms "
+          f"(shift {statistics.median(shifts) if shifts else float('nan'):.2f} px, {untracked} untracked); "
+          f"states: {dict(states)}")
 
 
 def main() -> None:

@@ -130,8 +130,11 @@ class CameraPipeline:
             self.stages[shown].take_over(self.memory.next_object_id)
             self.shown = shown
         stages = self.stages[shown]
-        anchor = np.eye(3) if view.state == "ok" else view.homography
-        if view.precheck or _corner_change(anchor, stages.anchor, (shape[1], shape[0])) < REANCHOR_PX:
+        # a tracked view (phase correlation: a sway, ok or shifted) is anchored on every frame, a matched one when
+        # shifted; an ok match without a translation of its own puts the zones back
+        anchor = view.homography if view.tracked or view.state == "shifted" else np.eye(3)
+        if (view.precheck and not view.tracked) \
+                or _corner_change(anchor, stages.anchor, (shape[1], shape[0])) < REANCHOR_PX:
             return stages
         stages.monitor.reanchor(np.linalg.inv(anchor))
         stages.memory.reanchor(np.linalg.inv(anchor) @ stages.anchor)
