@@ -107,7 +107,7 @@ def test_a_reviewer_judges_three_cases_with_the_keyboard(served, site, open_page
     audit = open_page(served, "ada")
     audit.goto(served + "/admin/audit?user=rita")
     actions = audit.eval_on_selector_all("table.audit tbody tr td:nth-child(3)", "cells => cells.map(c => c.innerText)")
-    assert actions == ["verdict", "verdict", "verdict", "login", "user added"]  # newest first
+    assert actions == ["verdict", "verdict", "case dispatched", "verdict", "login", "user added"]  # newest first
     text = audit.inner_text("table.audit")
     for event_id, shown in ((ids[0], "confirm"), (ids[1], "reject (not resting)"), (ids[2], "unsure")):
         assert event_id in text and shown in text
