@@ -12,12 +12,21 @@ from pydantic import BaseModel, Field
 from events.record import Event
 from review.accounts import Session
 from review.cases import Case, QueueFilter
-from review.evidence import EvidenceRefused, read_evidence
 from review.patrol import event_position, evidence_url, patrol_view
 from review.plates import PlateRead
 from review.routes_plates import plates
 from review.verdicts import MAX_NOTE
-from review.web import CsrfForm, CsrfHeader, SignedIn, client_ip, render, reviewing, services, staff
+from review.web import (
+    CsrfForm,
+    CsrfHeader,
+    SignedIn,
+    client_ip,
+    evidence_response,
+    render,
+    reviewing,
+    services,
+    staff,
+)
 
 router = APIRouter(dependencies=[Depends(staff)])  # officers: their unit's cases on /officer only
 ShowPlates = Annotated[bool, Query(alias="plates")]  # ?plates=1: the API shows plates, and the audit says so
@@ -112,11 +121,7 @@ def evidence(request: Request, camera_id: str, path: str) -> Response:
     camera = services(request).cases.camera(camera_id)
     if camera is None:
         raise HTTPException(404, f"no camera {camera_id!r} in the store")
-    try:
-        data, media_type = read_evidence(camera.evidence_root, path)
-    except EvidenceRefused as refused:
-        raise HTTPException(404 if refused.missing else 400, str(refused)) from None
-    return Response(data, media_type=media_type, headers={"Cache-Control": "private, max-age=3600"})
+    return evidence_response(camera.evidence_root, path)
 
 
 def _case_or_404(request: Request, event_id: str) -> Case:

@@ -12,11 +12,10 @@ from pydantic import BaseModel, Field
 from starlette.datastructures import UploadFile as Upload
 
 from review.accounts import User
-from review.evidence import EvidenceRefused, read_evidence
 from review.lifecycle import MAX_HANDLED_NOTE, Dispatched, NoSuchCase, check_note
 from review.patrol import event_position
 from review.uploads import MAX_UPLOAD_BYTES, store_photo
-from review.web import CsrfForm, CsrfHeader, SignedIn, client_ip, render, services, signed_in
+from review.web import CsrfForm, CsrfHeader, SignedIn, client_ip, evidence_response, render, services, signed_in
 
 router = APIRouter(dependencies=[Depends(signed_in)])
 PHOTO_KEYS = ("snapshot", "crop", "rest_snapshot", "handled")
@@ -50,11 +49,7 @@ def case_photo(request: Request, session: SignedIn, case: str, key: str) -> Resp
     camera = services(request).cases.camera(found.event.camera_id)
     if not path or camera is None:
         raise HTTPException(404, f"case {case!r} has no {key} photo")
-    try:
-        data, media_type = read_evidence(camera.evidence_root, path)
-    except EvidenceRefused as refused:
-        raise HTTPException(404 if refused.missing else 400, str(refused)) from None
-    return Response(data, media_type=media_type, headers={"Cache-Control": "private, max-age=3600"})
+    return evidence_response(camera.evidence_root, path)
 
 
 @router.post("/officer/handled")

@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import Depends, Request
-from fastapi.responses import HTMLResponse
+from fastapi import Depends, HTTPException, Request
+from fastapi.responses import HTMLResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from contracts.names import RULES
@@ -25,6 +25,7 @@ from events.record import ViewRecord
 from review.accounts import Accounts, Session
 from review.cases import STATUS_CHOICES, TYPE_CHOICES, Cases
 from review.db import Database, utc_now
+from review.evidence import EvidenceRefused, read_evidence
 from review.lifecycle import Lifecycle
 from review.stats import Stats
 from review.verdicts import REASONS, Verdicts
@@ -192,3 +193,12 @@ def local_path(target: str | None, fallback: str = "/queue") -> str:
     if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
         return fallback
     return target
+
+
+def evidence_response(root: Path, path: str) -> Response:
+    """An evidence photo under ``root`` as a private, cached response; 404 when missing, 400 when refused."""
+    try:
+        data, media_type = read_evidence(root, path)
+    except EvidenceRefused as refused:
+        raise HTTPException(404 if refused.missing else 400, str(refused)) from None
+    return Response(data, media_type=media_type, headers={"Cache-Control": "private, max-age=3600"})
