@@ -35,6 +35,12 @@ class PhotoTooLarge(UploadRefused):
     status = 413
 
 
+# What decoding a file that is not a whole picture raises. ImportError: Ultralytics, once imported in the process,
+# wraps Image.open to retry an unidentified file with a HEIF plugin that is not installed.
+NOT_A_PICTURE = (OSError, SyntaxError, ValueError, ImportError, Image.DecompressionBombWarning,
+                 Image.DecompressionBombError)
+
+
 def check_photo(data: bytes) -> str:
     """The media type of ``data`` if it is a JPEG or PNG photo within the size limit, else ``UploadRefused``.
 
@@ -59,7 +65,7 @@ def check_photo(data: bytes) -> str:
                 if image.format != _SUFFIXES[kind][1]:
                     raise refused
                 image.load()  # decodes every pixel: a truncated or forged file fails here
-    except (OSError, SyntaxError, ValueError, Image.DecompressionBombWarning, Image.DecompressionBombError):
+    except NOT_A_PICTURE:
         raise refused from None
     return kind
 

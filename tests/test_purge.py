@@ -64,7 +64,8 @@ def out(tmp_path, target) -> Path:
 
 def review(target: str, verdicts: dict[str, str]) -> None:
     db = Database(target)
-    db.execute("INSERT INTO review_users VALUES (1, 'rita', 'reviewer', 'x', '2026-01-01')")
+    db.execute("INSERT INTO review_users (user_id, name, role, password_hash, created_at) "
+               "VALUES (1, 'rita', 'reviewer', 'x', '2026-01-01')")
     for event_id, verdict in verdicts.items():
         Verdicts(db).record(event_id, User(1, "rita", "reviewer"), verdict, "other" if verdict == "reject" else None,
                             "a note" if verdict == "reject" else None)
