@@ -110,13 +110,15 @@ class OnnxDetector:
             return rect_shape((image.shape[1], image.shape[0]), self.imgsz)
         return self.imgsz, self.imgsz
 
-    def preprocess(self, image: np.ndarray) -> tuple[np.ndarray, float, tuple[int, int]]:
-        """BGR frame -> the network's 1x3xHxW float input, the scale applied and the (left, top) padding."""
-        padded, scale, pad = letterbox(image, self.shape_for(image))
+    def preprocess(self, image: np.ndarray, shape: tuple[int, int] | None = None
+                   ) -> tuple[np.ndarray, float, tuple[int, int]]:
+        """BGR frame -> the network's 1x3xHxW float input, the scale applied and the (left, top) padding.
+        ``shape`` (height, width) overrides ``shape_for`` (a dynamic-shape model only: a crop of a frame)."""
+        padded, scale, pad = letterbox(image, shape or self.shape_for(image))
         return cv2.dnn.blobFromImage(padded, 1 / 255.0, swapRB=True), scale, pad
 
-    def detect(self, image: np.ndarray) -> Detections:
-        blob, scale, pad = self.preprocess(image)
+    def detect(self, image: np.ndarray, shape: tuple[int, int] | None = None) -> Detections:
+        blob, scale, pad = self.preprocess(image, shape)
         return self.postprocess(self.infer(blob)[0], image.shape, scale, pad)
 
     def infer(self, blob: np.ndarray) -> np.ndarray:

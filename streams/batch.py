@@ -14,6 +14,7 @@ from contracts.disk import disk_problem, is_disk_full
 from contracts.errors import UserError
 from contracts.urls import mask_credentials
 from detector.load import Detector
+from detector.zone_crop import ZoneCrop
 from events.chalk_marks import ChalkMarkStore
 from events.evidence import EvidenceWriter
 from events.record import Event
@@ -115,6 +116,8 @@ def _process_camera(config, camera, out_dir, detector, store, jsonl, report, ori
         first = recordings.first_object_id(camera.id, key, mask_credentials(camera.source),
                                            store.highest_object_id(camera.id))
         pipeline = CameraPipeline(config, camera, recorder, video, first_object_id=first)
+        if isinstance(detector, ZoneCrop):
+            detector.follow(pipeline.crop_zones)
         try:
             _drive(camera, pipeline, source, detector, workers, gate, report, recorder, on_start, on_frame)
         finally:

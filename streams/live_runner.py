@@ -27,6 +27,7 @@ from contracts.urls import mask_credentials
 from detector.change import ChangeGate
 from detector.detections import Detections
 from detector.load import Detector
+from detector.zone_crop import ZoneCrop
 from events.camera_status import CameraStatuses, CameraStatusRow
 from events.evidence import EvidenceWriter
 from events.purge import DailyPurge, Purge
@@ -255,6 +256,8 @@ class LiveRunner:
         cam = LiveCamera(camera, source, pipeline, self.detector_for(camera), camera.detect.model,
                          1.0 / camera.analysis_fps,
                          gate=change_gate(camera))
+        if isinstance(cam.detector, ZoneCrop):
+            cam.detector.follow(pipeline.crop_zones)
         cam_ref.append(cam)
         cam.count_timers()
         self.store.save_camera(camera.id, mask_credentials(camera.source), [z.model_dump() for z in camera.zones],

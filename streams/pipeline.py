@@ -27,6 +27,7 @@ from detector.detections import Detections
 from detector.resting import RestingMemory
 from detector.tracking import Tracker
 from detector.view import ViewState, reanchor
+from detector.zone_crop import zone_polygons
 from events.ladder import Ladder
 from events.record import Event, ViewRecord
 from events.recorder import EventRecorder
@@ -79,6 +80,13 @@ class CameraPipeline:
     def preset(self) -> str | None:
         """The PTZ preset the camera shows (None: no presets, or the view moved off every preset)."""
         return None if self.view is None else self.view.preset
+
+    def crop_zones(self) -> list[list[tuple[float, float]]] | None:
+        """The non-ignore zones of the view shown, as they lie in the current frame (re-anchored); None when the
+        view moved (``detect: {crop: zones}`` then feeds the whole frame)."""
+        if self.view_state == "moved":
+            return None
+        return zone_polygons(shape.zone for shape in self.monitor.shapes.values())
 
     @property
     def view_state(self) -> str | None:

@@ -17,6 +17,7 @@ from contracts.disk import disk_problem
 from contracts.errors import UserError
 from contracts.names import BACKENDS, EVENT_TYPES, RULES
 from detector.load import Detector, load_detector
+from detector.zone_crop import ZoneCrop, zone_polygons
 from events.sender import stop_senders
 from events.store import EventStore
 from models.taxonomy import Taxonomy
@@ -147,6 +148,8 @@ class DetectorCache:
         if key not in self._loaded:
             self._loaded[key] = load_detector(key[0], key[1], settings.confidence, settings.iou, settings.imgsz,
                                               self.taxonomy, self.threads, settings.letterbox)
+        if settings.crop == "zones":  # one per camera around the shared detector; its pipeline re-points it
+            return ZoneCrop(self._loaded[key], zone_polygons(camera.zones))
         return self._loaded[key]
 
 

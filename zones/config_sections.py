@@ -29,6 +29,9 @@ class DetectSettings(StrictModel):
                                                     "or above the zones.")
     reconfirm_every: Seconds = Field(5.0, gt=0, description="With skip_unchanged, run the detector at least this "
                                                             "often (keep it below resting.rest_window).")
+    crop: Literal["none", "zones"] = Field(
+        "none", description="zones: feed the network only the box of the camera's zones (and what stands on "
+                            "them) at the whole frame's scale; objects outside it are not detected.")
     # cameras that move (issue 16; docs/CAMERA_MOVES.md)
     view_check: bool = Field(True, description="Fixed cameras: check where the camera looks against its view at "
                                                "the start; re-anchor the zones when it shifted, stop the timers "
