@@ -22,7 +22,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException
 
 from events.outbox import SinkRoute
-from review import routes_admin, routes_auth, routes_cases, routes_officer, routes_plates, routes_reports
+from review import routes_admin, routes_auth, routes_cases, routes_map, routes_officer, routes_plates, routes_reports
 from review.cases import FilterError
 from review.db import Database, utc_now
 from review.lifecycle import CaseForbidden, LifecycleError
@@ -33,7 +33,7 @@ from review.web import CsrfRefused, NotAllowed, NotSignedIn, Services, is_api, r
 from review.zone_editor import ZoneFile
 
 ROUTERS = (routes_auth.router, routes_cases.router, routes_admin.router, routes_plates.router, routes_officer.router,
-           routes_reports.router)
+           routes_reports.router, routes_map.router)
 UNSAFE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
 CSP = ("default-src 'self'; img-src 'self' data: blob:; style-src 'self'; script-src 'self'; object-src 'none'; "
        "base-uri 'none'; frame-ancestors 'none'; form-action 'self'")

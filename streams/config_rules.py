@@ -16,6 +16,7 @@ from streams.files import open_recorded
 from streams.frames import SourceError
 from zones.config import config_from_text, is_file_source, load_config
 from zones.geometry import check_in_frame
+from zones.map_layers import map_layers_of
 
 
 class PipelineConfigRules:
@@ -41,3 +42,7 @@ class PipelineConfigRules:
         except SourceError:
             return None
         return None if frame is None else frame.image
+
+    def map_layers(self, path: Path) -> dict:
+        """The operations map's layers of the config (cameras' ``geo``, unit polygons: zones/map_layers.py)."""
+        return map_layers_of(load_config(path))
