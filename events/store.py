@@ -18,6 +18,7 @@ from pydantic.fields import FieldInfo
 
 from events.camera_status import SCHEMA as CAMERA_STATUS_SCHEMA
 from events.database import Database, Row, StoreError, postgresql_ddl
+from events.notice import notice
 from events.outbox import SCHEMA as OUTBOX_SCHEMA
 from events.outbox import SinkRoute, enqueue
 from events.record import Event
@@ -160,9 +161,14 @@ class EventStore:
             new = tx.execute(_INSERT, row).rowcount == 1
             if new and self.sinks:
                 body = event.to_json()
-                names = [s if isinstance(s, str) else s.name for s in self.sinks
-                         if isinstance(s, str) or (s.when == "recorded" and s.accepts(body))]
-                enqueue(tx, event.camera_id, event.event_id, json.dumps(body, ensure_ascii=False), names)
+                routes = [s for s in self.sinks if isinstance(s, str) or (s.when == "recorded" and s.accepts(body))]
+                plain = [s if isinstance(s, str) else s.name for s in routes if not getattr(s, "notify", None)]
+                enqueue(tx, event.camera_id, event.event_id, json.dumps(body, ensure_ascii=False), plain)
+                for route in routes:  # a notify sink's message: the event with its notice for people
+                    if not isinstance(route, str) and getattr(route, "notify", None):
+                        noticed = {**body, "notice": notice(body, route.notify.leave_within)}
+                        enqueue(tx, event.camera_id, event.event_id, json.dumps(noticed, ensure_ascii=False),
+                                [route.name])
         return new
 
     def events(self, camera_id: str | None = None) -> Iterator[Event]:

@@ -28,6 +28,14 @@ from zones.units import Unit
 TOPIC_FIELDS = ("camera_id", "zone_id", "rule", "type", "district", "grid", "road")
 
 
+class NotifySettings(StrictModel):
+    """A notify sink's notice (docs/SINKS.md, "Notify: warn the driver")."""
+
+    leave_within: Seconds = Field(420.0, gt=0, description="How long the driver is given after the notice to move "
+                                                            "on (Hangzhou: 7 minutes); the notice's leave_by is the "
+                                                            "warn's wall time plus this.")
+
+
 class DeliverySettings(StrictModel):
     """How the outbox retries one sink."""
 
@@ -54,6 +62,10 @@ class DeliverySettings(StrictModel):
     units: list[Unit] | None = Field(None, description="Only events whose unit matches one of these: every part a "
                                                        "listed unit gives is equal (e.g. {district: Lucheng}); "
                                                        "unset: all, events without a unit included.")
+
+    notify: NotifySettings | None = Field(None, description="Add a notice to each message for a loudspeaker or "
+                                                             "an SMS gateway: {plate, place, rule, leave_by, text}; "
+                                                             "with events: [warn]. Unset: the event's JSON only.")
 
     def accepts(self, event: dict) -> bool:
         """Whether the event (its JSON object) goes to this sink."""
