@@ -45,21 +45,31 @@ class ChangeGate:
 
     def needs_inference(self, image: np.ndarray, t: float) -> bool:
         """True if the detector must run on this frame (then it becomes the reference for the next ones)."""
-        thumb = thumbnail(_crop(image, self.region))
+        thumb = region_thumbnail(image, self.region)
         due = t - self._reference_t >= self.reconfirm_every or t < self._reference_t
-        if due or self._reference is None or thumb.shape != self._reference.shape or self._changed(thumb):
+        if due or thumbnails_differ(thumb, self._reference, self.cell_change):
             self._reference, self._reference_t = thumb, t
             self.inferred += 1
             return True
         self.skipped += 1
         return False
 
-    def _changed(self, thumb: np.ndarray) -> bool:
-        difference = cv2.absdiff(thumb, self._reference).reshape(*thumb.shape[:2], -1)
-        h, w, channels = difference.shape
-        cells = difference[: h - h % CELL_PX, : w - w % CELL_PX]
-        cells = cells.reshape(h // CELL_PX, CELL_PX, w // CELL_PX, CELL_PX, channels)
-        return bool((cells.mean(axis=(1, 3)) > self.cell_change).any())
+
+def region_thumbnail(image: np.ndarray, region: tuple[float, float, float, float] | None) -> np.ndarray:
+    """The ``thumbnail`` of the part of ``image`` in ``region`` (None: the whole frame)."""
+    return thumbnail(_crop(image, region))
+
+
+def thumbnails_differ(thumb: np.ndarray, reference: np.ndarray | None, cell_change: float = CELL_CHANGE) -> bool:
+    """True when some cell of ``thumb`` changed by more than ``cell_change`` against ``reference`` (no reference,
+    or another size: changed)."""
+    if reference is None or thumb.shape != reference.shape:
+        return True
+    difference = cv2.absdiff(thumb, reference).reshape(*thumb.shape[:2], -1)
+    h, w, channels = difference.shape
+    cells = difference[: h - h % CELL_PX, : w - w % CELL_PX]
+    cells = cells.reshape(h // CELL_PX, CELL_PX, w // CELL_PX, CELL_PX, channels)
+    return bool((cells.mean(axis=(1, 3)) > cell_change).any())
 
 
 def watched_region(polygons: list[list[tuple[float, float]]]) -> tuple[float, float, float, float] | None:

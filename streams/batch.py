@@ -27,6 +27,7 @@ from streams.frames import Frame, SourceError
 from streams.overlap import detect_in_order, prefetch
 from streams.patrol import PatrolPipeline
 from streams.pipeline import STAGES, CameraPipeline, change_gate
+from streams.rate import CONFIRMED_WITHIN, SkipAhead, camera_rate, verdict
 from zones.config import CameraConfig, Config, is_file_source
 from zones.geometry import check_in_frame
 from zones.units import UnitLookup, read_unit_map, unit_label
@@ -157,9 +158,16 @@ def _drive(camera, pipeline, source, detector, workers, gate, report, recorder, 
     if on_start:
         on_start(camera, source.duration)
     last: Frame | None = None
+    rate = camera_rate(camera)
+    if rate is not None:  # it decides frame by frame what to decode next
+        source.skip = SkipAhead(rate)
     try:
-        for frame, detections in detect_in_order(prefetch(source), detector.detect, workers, gate, report.seconds):
+        for frame, detections in detect_in_order(prefetch(source), detector.detect, workers, gate, report.seconds,
+                                                 rate, None if rate is None else lambda: source.skip.idle):
             report.events += pipeline.step(frame, detections, report.seconds)
+            if rate is not None:
+                rate.analysed(frame.t, frame.image, *verdict(pipeline, frame.t, CONFIRMED_WITHIN * rate.busy_period))
+                source.skip.decided(frame.t)
             report.frames += 1
             report.media_seconds = frame.t
             last = frame

@@ -55,6 +55,7 @@ class VideoFile:
         self.keyframes_only = keyframes_only
         self.duration: float | None = None
         self.frame_size: tuple[int, int] | None = None  # width, height
+        self.skip = None  # a streams.rate.SkipAhead: packets of frames the adaptive rate skips are not decoded
 
     def probe(self) -> VideoFile:
         """Read duration and frame size without decoding (for progress bars and zone checks)."""
@@ -75,6 +76,9 @@ class VideoFile:
             sampler = Sampler(self.analysis_fps)
             index, last_t, problem, damaged = 0, None, None, 0
             packets = container.demux(stream)
+            if self.skip is not None:  # the tail is read: its frames tell the completeness check where the file ends
+                packets = self.skip.packets(packets, start, self.duration, max(1.0, 3 / self.analysis_fps) + 2.0,
+                                            self.keyframes_only)
             while True:
                 try:
                     packet = next(packets)
@@ -102,6 +106,8 @@ class VideoFile:
                     if sampler.take(t):
                         yield Frame(to_bgr(frame), t, index, self.origin)
                         index += 1
+                        if self.skip is not None:
+                            self.skip.handed_over(t)
         if damaged:
             problem = (f"{problem}; " if problem else "") + f"{damaged} damaged frame(s) were skipped"
         self._check_complete(last_t, problem)

@@ -20,6 +20,7 @@ import numpy as np
 from detector.change import ChangeGate
 from detector.detections import Detections
 from streams.frames import Frame
+from streams.rate import AnalysisRate
 
 _END = object()
 
@@ -78,11 +79,15 @@ def prefetch(items: Iterable, ahead: int = 2) -> Iterator:
 
 
 def detect_in_order(frames: Iterable[Frame], detect: Callable[[np.ndarray], Detections], workers: int = 1,
-                    gate: ChangeGate | None = None, seconds: dict[str, float] | None = None
+                    gate: ChangeGate | None = None, seconds: dict[str, float] | None = None,
+                    rate: AnalysisRate | None = None, drain: Callable[[], bool] | None = None,
                     ) -> Iterator[tuple[Frame, Detections]]:
     """(frame, detections) in frame order, with up to ``workers`` detections running at once. ``gate`` lets
-    unchanged frames reuse the detections of the last frame the detector saw. ``seconds["decode"]`` and
-    ``seconds["detect"]`` get the time spent waiting for frames and for detections."""
+    unchanged frames reuse the detections of the last frame the detector saw. ``rate`` (an adaptive rate) drops
+    the frames it does not want, before detection and again before they are yielded (its verdict on earlier
+    frames can come while they are detected); while ``drain()`` is true every frame is yielded before the next is
+    read. ``seconds["decode"]`` and ``seconds["detect"]`` get the time spent waiting for frames and for
+    detections."""
     waits = seconds if seconds is not None else {"decode": 0.0, "detect": 0.0}
     pending: deque[tuple[Frame, Future]] = deque()
     last: Future | None = None
@@ -92,22 +97,29 @@ def detect_in_order(frames: Iterable[Frame], detect: Callable[[np.ndarray], Dete
         try:
             try:
                 for frame in source:
+                    if rate is not None and not rate.wants(frame.t):
+                        continue
                     changed = gate is None or gate.needs_inference(frame.image, frame.t)
                     if changed or last is None:
                         last = pool.submit(detect, frame.image)
                     pending.append((frame, last))
-                    while len(pending) > workers or (pending and pending[0][1].done()):
-                        yield _result(pending.popleft(), waits)
+                    while pending and (len(pending) > workers or pending[0][1].done() or (drain and drain())):
+                        yield from _wanted(_result(pending.popleft(), waits), rate)
             except Exception as exc:  # the frames before it are analysed first, as without threads
                 failure = exc
             while pending:
-                yield _result(pending.popleft(), waits)
+                yield from _wanted(_result(pending.popleft(), waits), rate)
             if failure is not None:
                 raise failure
         finally:
             source.close()  # an early stop ends the decoder thread too
             for _, future in pending:
                 future.cancel()
+
+
+def _wanted(item: tuple[Frame, Detections], rate: AnalysisRate | None) -> Iterator[tuple[Frame, Detections]]:
+    if rate is None or rate.wants(item[0].t):
+        yield item
 
 
 def _result(item: tuple[Frame, Future], waits: dict[str, float]) -> tuple[Frame, Detections]:

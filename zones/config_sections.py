@@ -38,6 +38,13 @@ class DetectSettings(StrictModel):
                                                "when it moved.")
     view_check_every: Seconds = Field(5.0, gt=0, description="With view_check, match features at least this "
                                                              "often (and whenever the frame's thumbnail changes).")
+    # the adaptive analysis rate (issue 18; streams/rate.py)
+    idle_fps: float | None = Field(None, gt=0, description="Analyse this often while nothing changes in or near "
+                                                           "the zones and every resting object is confirmed "
+                                                           "(back to analysis_fps at once on a change); null: "
+                                                           "always analysis_fps.")
+    idle_after: Seconds = Field(10.0, gt=0, description="With idle_fps, how long nothing must change before the "
+                                                        "rate drops (keep it above resting.rest_window).")
 
 
 class RestingSettings(StrictModel):

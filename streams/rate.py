@@ -1,0 +1,181 @@
+"""An adaptive analysis rate per camera (``detect.idle_fps``): sample a quiet camera slower, back to full at once.
+
+A camera is *busy* (analysed at ``analysis_fps``) until nothing changed in or near its zones (the change gate's
+thumbnail of the watched region, against the last analysed frame) for ``idle_after`` seconds and every resting
+object was confirmed on the last analysed frame; then it is *idle* and analysed every ``1 / idle_fps`` seconds,
+never later than the next dwell timer's warn or escalation (so those come on the frame they would come on at the
+full rate). An analysed frame that changed, a resting object not confirmed, or a view that is not ``ok`` makes it
+busy again at once.
+
+The cheap check between analyses differs by mode. Live (``streams.live_runner``): the freshest frame's thumbnail
+is compared every full-rate period, and a change makes the camera due at once. Batch (``streams.batch``): frames
+between idle analyses are not decoded at all (``SkipAhead``: their packets are dropped, decoding resumes at a key
+frame just before the next analysis), so a car arriving while idle is seen at the next idle analysis, within one
+idle period.
+
+Next analysis times lie on the full rate's grid, which keeps batch runs identical whatever frames the decoder,
+running ahead, happened to decode before it learnt of a skip.
+
+Example:
+    >>> rate = AnalysisRate(busy_fps=1.0, idle_fps=0.2, idle_after=3.0)
+    >>> still = np.full((360, 640, 3), 90, np.uint8)
+    >>> [rate.analysed(t, still, confirmed=True) for t in (0.0, 1.0, 2.0, 3.0, 8.0)]
+    [1.0, 2.0, 3.0, 8.0, 13.0]
+    >>> rate.state
+    'idle'
+    >>> moved = still.copy(); moved[200:260, 300:340] = 200       # a car arrives
+    >>> rate.analysed(13.0, moved, confirmed=True), rate.state
+    (14.0, 'busy')
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections.abc import Iterable, Iterator
+
+import numpy as np
+
+from detector.change import region_thumbnail, thumbnails_differ, watched_region
+from zones.config import CameraConfig
+
+GRID_SLACK = 1e-3  # as ``streams.frames.Sampler``: a frame this much before a grid point is on it
+CONFIRMED_WITHIN = 1.5  # full-rate periods: a resting object seen this recently counts as confirmed
+DECODER_WAIT = 2.0  # seconds the decoder waits for the verdict on an idle frame at most (then it reads on)
+
+
+class AnalysisRate:
+    """The busy/idle state of one camera and when its next frame is to be analysed (see the module docstring)."""
+
+    def __init__(self, busy_fps: float, idle_fps: float, idle_after: float = 10.0,
+                 region: tuple[float, float, float, float] | None = None):
+        self.busy_period = 1.0 / busy_fps
+        self.idle_period = max(1.0 / idle_fps, self.busy_period)
+        self.idle_after = idle_after
+        self.region = region
+        self.state = "busy"
+        self.next_t = float("-inf")  # media time of the next analysis
+        self.idle_frames = 0  # frames analysed while idle
+        self._reference: np.ndarray | None = None  # thumbnail of the last analysed frame
+        self._quiet_since: float | None = None
+
+    @property
+    def period(self) -> float:
+        """Seconds between analyses in the current state."""
+        return self.idle_period if self.state == "idle" else self.busy_period
+
+    def changed(self, image: np.ndarray) -> bool:
+        """The cheap check: did the watched region change against the last analysed frame?"""
+        return thumbnails_differ(region_thumbnail(image, self.region), self._reference)
+
+    def wants(self, t: float) -> bool:
+        """Is the frame at ``t`` to be analysed (not one skipped while idle)?"""
+        return t + GRID_SLACK >= self.next_t
+
+    def analysed(self, t: float, image: np.ndarray, confirmed: bool, deadline: float | None = None) -> float:
+        """Take the verdict on the frame just analysed at media time ``t``: ``confirmed`` says every resting object
+        was confirmed on it (and the view is fine), ``deadline`` is the next dwell timer's due time. Returns the
+        media time of the next analysis (also ``next_t``)."""
+        thumb = region_thumbnail(image, self.region)
+        changed = thumbnails_differ(thumb, self._reference)
+        self._reference = thumb
+        if self.state == "idle":
+            self.idle_frames += 1
+        if changed or not confirmed or self._quiet_since is None:
+            self._quiet_since = t
+            self.state = "busy"
+        elif t - self._quiet_since >= self.idle_after:
+            self.state = "idle"
+        wait = self.period
+        if deadline is not None and self.state == "idle":
+            wait = min(wait, max(deadline - t, self.busy_period))
+        self.next_t = self._on_grid(t + wait)
+        return self.next_t
+
+    def _on_grid(self, t: float) -> float:
+        """The first full-rate grid point at or after ``t`` (``Sampler``'s grid)."""
+        return math.ceil((t - GRID_SLACK) / self.busy_period) * self.busy_period
+
+
+def camera_rate(camera: CameraConfig) -> AnalysisRate | None:
+    """The camera's adaptive rate, or None when ``detect.idle_fps`` is not set (or a moving camera)."""
+    idle_fps = camera.detect.idle_fps
+    if idle_fps is None or camera.moving or idle_fps >= camera.analysis_fps:
+        return None
+    region = watched_region([z.polygon for z in camera.zones if z.type != "ignore" and z.polygon is not None])
+    return AnalysisRate(camera.analysis_fps, idle_fps, camera.detect.idle_after, region)
+
+
+def verdict(pipeline, t: float, within: float) -> tuple[bool, float | None]:
+    """(every resting object of the view shown was confirmed within ``within`` seconds of ``t`` and the view is ok
+    or not checked, the next warn or escalation due among the camera's dwell timers) for ``AnalysisRate.analysed``."""
+    view_ok = pipeline.view_state in (None, "ok")
+    confirmed = view_ok and all(t - obj.last_seen_t <= within for obj in pipeline.memory.objects)
+    due = []
+    for stages in pipeline.stages.values():
+        for zone in stages.monitor.timers.values():
+            escalate = zone.settings.escalate_after
+            for timer in zone.timers.values():
+                if not timer.warned:
+                    due.append(timer.since_t + zone.settings.warn_after)
+                elif escalate is not None and not timer.escalated:
+                    due.append(timer.since_t + escalate)
+    return confirmed, min(due, default=None)
+
+
+class SkipAhead:
+    """Shared by the batch consumer (which decides) and the decoder thread (which skips): packets of frames before
+    the next analysis are not decoded, and while the camera is idle the decoder waits for the verdict on each frame
+    it handed over before reading on (it would only decode frames the verdict skips)."""
+
+    def __init__(self, rate: AnalysisRate):
+        self.rate = rate
+        self._until = float("-inf")
+        self._decided = float("-inf")
+        self._idle = False
+        self._changed = threading.Condition()
+        self.skipped_packets = 0
+
+    @property
+    def idle(self) -> bool:
+        return self._idle
+
+    def decided(self, t: float) -> None:
+        """The consumer analysed the frame at ``t`` and the rate took its verdict."""
+        with self._changed:
+            self._until, self._decided, self._idle = self.rate.next_t, t, self.rate.state == "idle"
+            self._changed.notify_all()
+
+    def handed_over(self, t: float) -> None:
+        """The decoder handed over the frame at ``t``: while idle, wait until it was analysed (or skipped)."""
+        with self._changed:
+            self._changed.wait_for(lambda: not self._idle or self._decided >= t
+                                   or self._until > t + GRID_SLACK, DECODER_WAIT)
+
+    def packets(self, packets: Iterable, start: float, duration: float | None, tail: float,
+                keyframes_only: bool = False) -> Iterator:
+        """``packets`` without those of frames the consumer will skip, never in the last ``tail`` seconds (whose
+        frames tell the completeness check where the file ends). Decoding every frame, it resumes at a key frame
+        one to one and a half GOPs (the longest seen so far; nothing is dropped before two key frames were seen)
+        before the next analysis; decoding key frames only, at the first key frame of the next analysis."""
+        margin = 0.0 if keyframes_only else 1.5
+        last_key: float | None = None
+        gop = 0.0 if keyframes_only else None  # the longest key frame interval seen
+        skipping = False
+        for packet in packets:
+            t = None if packet.pts is None else float(packet.pts * packet.time_base) - start
+            if t is None:
+                yield packet
+                continue
+            if packet.is_keyframe and not keyframes_only:
+                if last_key is not None and t > last_key:
+                    gop = max(gop or 0.0, t - last_key)
+                last_key = t
+            near_end = duration is not None and t >= duration - tail
+            early = gop is not None and t < self._until - margin * gop - GRID_SLACK
+            if not near_end and (early or (skipping and not packet.is_keyframe)):
+                skipping = True
+                self.skipped_packets += 1
+                continue
+            skipping = False
+            yield packet

@@ -1,0 +1,170 @@
+"""The adaptive analysis rate (``detect.idle_fps``, streams/rate.py): the controller goes idle only after a quiet
+``idle_after`` with every resting object confirmed, and busy at once on a change; a quiet recording is analysed on
+far fewer frames (the skipped ones not even decoded) with the same events, and a car arriving while idle is
+picked up within one idle period.
+
+The recording is synthetic (a fixed textured street, fresh sensor noise on every frame): a red car parked from the
+start, a blue one arriving at 62.5 s, half-way through an idle period. The detector finds the cars by colour, so
+the test is about the rate, not the network."""
+
+from __future__ import annotations
+
+import json
+from fractions import Fraction
+
+import av
+import numpy as np
+import pytest
+
+from detector.detections import Detections
+from events.store import EventStore
+from streams.batch import process_recorded
+from streams.rate import AnalysisRate, SkipAhead
+from zones.config import parse_config
+
+SIZE, FPS, SECONDS = (320, 180), 5, 180
+RED_CAR, BLUE_CAR = (40, 110, 100, 150), (180, 115, 250, 160)
+BLUE_ARRIVES = 62.5
+STILL = np.full((180, 320, 3), 90, np.uint8)
+
+
+def street_video(path, gop: int = FPS):
+    """The quiet street: the red car from the start, the blue one from ``BLUE_ARRIVES``."""
+    rng = np.random.default_rng(3)
+    background = rng.integers(60, 140, (SIZE[1] // 4, SIZE[0] // 4, 3), dtype=np.uint8).repeat(4, 0).repeat(4, 1)
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("libx264", rate=FPS, options={"g": str(gop), "keyint_min": str(gop),
+                                                                      "sc_threshold": "0", "bf": "0"})
+        stream.width, stream.height, stream.pix_fmt = *SIZE, "yuv420p"
+        stream.codec_context.time_base = Fraction(1, FPS)
+        for index in range(SECONDS * FPS):
+            image = np.clip(background + rng.normal(0, 2, background.shape), 0, 255).astype(np.uint8)
+            x1, y1, x2, y2 = RED_CAR
+            image[y1:y2, x1:x2] = (30, 30, 220)
+            if index / FPS >= BLUE_ARRIVES:
+                x1, y1, x2, y2 = BLUE_CAR
+                image[y1:y2, x1:x2] = (220, 40, 30)
+            frame = av.VideoFrame.from_ndarray(image, format="bgr24")
+            frame.pts = index
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode())
+    return path
+
+
+class ColourCars:
+    """Finds the saturated red and blue boxes of ``street_video``."""
+
+    def __init__(self):
+        self.calls = 0
+
+    def detect(self, image: np.ndarray) -> Detections:
+        self.calls += 1
+        boxes = []
+        for mask in (image[:, :, 2] > 180) & (image[:, :, 0] < 80), (image[:, :, 0] > 180) & (image[:, :, 2] < 80):
+            ys, xs = np.nonzero(mask)
+            if len(xs) > 50:
+                boxes.append([xs.min(), ys.min(), xs.max() + 1, ys.max() + 1])
+        n = len(boxes)
+        return Detections.from_arrays(np.asarray(boxes, dtype=np.float32).reshape(-1, 4), [0.9] * n, [2] * n,
+                                      ["car"] * n, ["vehicle"] * n)
+
+
+def run(tmp_path, video, name: str, idle_fps: float | None, keyframes_only: bool = False, workers: int = 2):
+    detect = {"view_check": False} | ({"idle_fps": idle_fps} if idle_fps else {})
+    config = parse_config({"analysis_fps": 1, "detect": detect, "cameras": [{
+        "id": "quiet", "source": str(video), "keyframes_only": keyframes_only,
+        "zones": [{"id": "walk", "type": "sidewalk", "polygon": [[0, 100], [320, 100], [320, 180], [0, 180]],
+                   "warn_after": "60s"}]}]})
+    out = tmp_path / name
+    out.mkdir()
+    store = EventStore(out / "events.db")
+    detector = ColourCars()
+    try:
+        (report,) = process_recorded(config, out, lambda camera: detector, store, workers=workers)
+    finally:
+        store.close()
+    assert report.error is None
+    events = [json.loads(line) for line in (out / "events.jsonl").read_text().splitlines()]
+    return report, detector, [(e["type"], e["object_id"], e["since_t"], e["t"]) for e in events]
+
+
+# -- the controller -----------------------------------------------------------------------------------------
+
+
+def test_goes_idle_only_after_a_quiet_idle_after_with_every_object_confirmed():
+    rate = AnalysisRate(busy_fps=1.0, idle_fps=0.2, idle_after=10.0)
+    states = []
+    for t in range(0, 12):
+        rate.analysed(float(t), STILL, confirmed=t != 4)  # a resting object missed once, at 4 s
+        states.append(rate.state)
+    assert states[:11] == ["busy"] * 11  # quiet counts from 4 s (the miss), not from 0 s
+    assert rate.analysed(14.0, STILL, confirmed=True) == 19.0 and rate.state == "idle"
+    assert not rate.wants(18.0) and rate.wants(19.0)
+
+
+def test_back_to_busy_at_once_on_a_change_or_a_missed_object():
+    rate = AnalysisRate(busy_fps=1.0, idle_fps=0.2, idle_after=3.0)
+    for t in (0.0, 1.0, 2.0, 3.0):
+        rate.analysed(t, STILL, confirmed=True)
+    assert rate.state == "idle" and rate.next_t == 8.0
+    assert rate.changed(STILL) is False
+    moved = STILL.copy()
+    moved[60:120, 100:160] = 220
+    assert rate.changed(moved) is True  # the live reader's cheap check, without analysing
+    assert rate.analysed(8.0, moved, confirmed=True) == 9.0 and rate.state == "busy"
+    for t in (9.0, 10.0, 11.0, 12.0):
+        rate.analysed(t, moved, confirmed=True)
+    assert rate.state == "idle"
+    assert rate.analysed(17.0, moved, confirmed=False) == 18.0 and rate.state == "busy"  # missed: busy
+
+
+def test_an_idle_camera_is_analysed_when_a_timer_is_due_on_the_full_rate_grid():
+    rate = AnalysisRate(busy_fps=2.0, idle_fps=0.1, idle_after=1.0)
+    for t in (0.0, 0.5, 1.0):
+        rate.analysed(t, STILL, confirmed=True)
+    assert rate.state == "idle" and rate.next_t == 11.0
+    assert rate.analysed(11.0, STILL, confirmed=True, deadline=14.2) == 14.5  # the warn due at 14.2
+    assert rate.analysed(14.5, STILL, confirmed=True, deadline=14.2) == 15.0  # due already: the full rate
+
+
+def test_the_decoder_drops_the_packets_of_skipped_frames_and_resumes_at_a_key_frame(tmp_path):
+    video = street_video(tmp_path / "street.mp4")
+    rate = AnalysisRate(busy_fps=1.0, idle_fps=0.1)
+    skip = SkipAhead(rate)
+    rate.next_t = 100.0
+    skip.decided(0.0)
+    with av.open(str(video)) as container:
+        stream = container.streams.video[0]
+        kept = [float(p.pts * p.time_base) for p in skip.packets(container.demux(stream), 0.0, SECONDS, 5.0)
+                if p.pts is not None]
+    # the first GOP is read (the GOP is known from the second key frame on); decoding resumes at the key frame
+    # 0.5 to 1.5 GOPs before 100 s, and every packet after it is read
+    assert kept[:FPS] == [i / FPS for i in range(FPS)] and kept[FPS] == 99.0
+    assert kept[-1] == SECONDS - 1 / FPS and len(kept) == FPS + (SECONDS - 99) * FPS
+    assert skip.skipped_packets == 98 * FPS
+
+
+# -- batch ------------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("keyframes_only", [False, True], ids=["all-frames", "key-frames"])
+def test_a_quiet_recording_analyses_far_fewer_frames_with_the_same_events(tmp_path, keyframes_only):
+    video = street_video(tmp_path / "street.mp4")
+    full, _, full_events = run(tmp_path, video, "full", None, keyframes_only)
+    idle, detector, idle_events = run(tmp_path, video, "idle", 0.2, keyframes_only)
+    assert full.frames == SECONDS
+    assert idle.frames < 0.4 * full.frames
+    assert detector.calls <= idle.frames + 4  # frames detected ahead while the rate went idle are dropped
+    # the same events; the blue car arrives half-way through an idle period: seen within one (5 s) of arriving
+    assert [e[:2] for e in idle_events] == [e[:2] for e in full_events] == [("warn", "1"), ("warn", "2")]
+    (_, _, red_since, red_warn), (_, _, blue_since, blue_warn) = idle_events
+    assert (red_since, red_warn) == full_events[0][2:] == (0.0, 60.0)
+    assert BLUE_ARRIVES < full_events[1][2] <= blue_since <= full_events[1][2] + 5.0
+    assert blue_warn == blue_since + 60.0  # the warn on its due frame, not at the next idle analysis
+
+
+def test_the_same_events_with_one_worker_and_with_two(tmp_path):
+    video = street_video(tmp_path / "street.mp4")
+    one = run(tmp_path, video, "one", 0.2, workers=1)
+    two = run(tmp_path, video, "two", 0.2, workers=2)
+    assert one[2] == two[2] and one[0].frames == two[0].frames
