@@ -7,7 +7,7 @@
   if (!root) return;
   var NS = "http://www.w3.org/2000/svg", W = 1000, H = 700, PAD = 40, MAX_LIST = 100, MAX_MARKS = 300;
   var officer = root.dataset.officer === "yes";
-  var cameras = {}, seen = {}, cursor = 0, source = null, chosen = null, project = null;
+  var cameras = {}, seen = {}, cursor = 0, source = null, chosen = null, project = null, grow = 1;
   // what the load script (scripts/map_load.py) reads: each event's id and when the page got it
   var received = window.streetorderMapReceived = [];
 
@@ -77,12 +77,14 @@
     });
     data.units.forEach(function (u) { u.rings.forEach(function (r) { points.push.apply(points, r); }); });
     project = projection(points);
+    grow = Math.max(1, 0.6 * W / Math.max(1, $("map").clientWidth));  // markers keep a finger's size on a phone
     data.units.forEach(function (u) {
       u.rings.forEach(function (ring) {
         var shape = el("polygon", {"class": "unit-shape", points: path(ring)}, $("layer-units"));
         el("title", {}, shape, unitLabel(u.unit));
         var xy = project(ring[0]);
-        el("text", {"class": "unit-name", x: xy[0] + 4, y: xy[1] - 4}, $("layer-units"), unitLabel(u.unit));
+        el("text", {"class": "unit-name", x: xy[0] + 4, y: xy[1] - 4, "font-size": 13 * grow}, $("layer-units"),
+           unitLabel(u.unit));
       });
     });
     var off = [];
@@ -95,7 +97,7 @@
       if (!at) { off.push(c.camera_id); return; }
       var xy = project(at);
       var marker = el("g", {"class": "camera " + c.status, tabindex: "0", role: "button", "data-camera": c.camera_id,
-                            transform: "translate(" + xy[0].toFixed(1) + "," + xy[1].toFixed(1) + ")"},
+                            transform: "translate(" + xy[0].toFixed(1) + "," + xy[1].toFixed(1) + ") scale(" + grow.toFixed(2) + ")"},
                       $("layer-cameras"));
       c.title = el("title", {}, marker, title(c));
       marker.setAttribute("aria-label", title(c));
@@ -151,7 +153,7 @@
     if (at && project) {
       var xy = project(at);
       var mark = el("circle", {"class": "event-mark" + (live ? " fresh" : ""), cx: xy[0].toFixed(1), cy: xy[1].toFixed(1),
-                               r: live ? 6 : 4, "data-event": event.event_id}, $("layer-events"));
+                               r: (live ? 6 : 4) * grow, "data-event": event.event_id}, $("layer-events"));
       el("title", {}, mark, event.type + " " + event.rule + " · " + event.event_id);
       var marks = $("layer-events");
       while (marks.childNodes.length > MAX_MARKS) marks.removeChild(marks.firstChild);
