@@ -5,7 +5,8 @@
   and 640x360 (a sub-stream), cached by its parameters.
 - ``decode_cost``: CPU time to decode one second of a camera's video, all frames or key frames only.
 - ``capacity_run``: N cameras replayed at real-time pace through the live loop (``streams.live_runner``: one
-  reader thread per camera, the shared detector, each camera's rules) at ``analysis_fps`` 1; does it keep up?
+  reader thread per camera, the shared detector, each camera's rules) at ``analysis_fps`` 1; does it keep up, and
+  how much resident memory does each camera add?
 - ``find_capacity``: the largest N that keeps up, by doubling, bisection, then repeated runs at the boundary.
 
 Every figure is a median of several runs, and the machine's load is printed with them: timings on a shared machine
@@ -112,6 +113,17 @@ class CapacityRun:
     detector_ms: float  # mean detector latency per frame
     cpu_cores: float  # process CPU time / wall time over the window
     seconds: float  # length of the measured window
+    rss_mb: float = 0.0  # the process's resident memory at the window's end
+    rss_baseline_mb: float = 0.0  # ... and just before the cameras started (the detector loaded)
+
+    @property
+    def mb_per_camera(self) -> float:
+        """Resident memory each live camera added: its reader, decoder, newest frame and stages."""
+        return (self.rss_mb - self.rss_baseline_mb) / max(self.cameras, 1)
+
+    def fits(self, cameras: int = 150, gib: float = 4.0) -> bool:
+        """Whether ``cameras`` such cameras would fit in ``gib`` of memory with this process's baseline."""
+        return self.rss_baseline_mb + cameras * self.mb_per_camera <= gib * 1024
 
     @property
     def dropped_share(self) -> float:
@@ -144,6 +156,7 @@ def capacity_run(footage: Footage, cameras: int, keyframes_only: bool, detector:
     if warmup + seconds + 5 > footage.seconds:
         raise ValueError(f"the footage lasts {footage.seconds:g} s; make it longer than warm-up plus the window")
     config = capacity_config(footage, cameras, keyframes_only)
+    baseline = resident_mb()
     with tempfile.TemporaryDirectory(prefix="streetorder-bench-") as out:
         store, state = EventStore(Path(out) / "events.db"), StateStore(Path(out) / "state.db")
         runner = LiveRunner(config, Path(out), lambda camera: detector, store, state, include_files=True,
@@ -158,6 +171,7 @@ def capacity_run(footage: Footage, cameras: int, keyframes_only: bool, detector:
             latency = _latency(runner)
             time.sleep(seconds)
             after, cpu, wall = _counts(runner), time.process_time() - cpu, time.monotonic() - wall
+            rss = resident_mb()
             growth = max(b - a for a, b in zip(lags, _lags(runner), strict=True))
             latency = [b - a for a, b in zip(latency, _latency(runner), strict=True)]
         finally:
@@ -167,7 +181,13 @@ def capacity_run(footage: Footage, cameras: int, keyframes_only: bool, detector:
             state.close()
     analysed, dropped = after[0] - before[0], after[1] - before[1]
     return CapacityRun(cameras, round(cameras * wall), analysed, dropped, growth,
-                       1000 * latency[0] / max(latency[1], 1), cpu / wall, wall)
+                       1000 * latency[0] / max(latency[1], 1), cpu / wall, wall, rss, baseline)
+
+
+def resident_mb() -> float:
+    """This process's resident memory (RSS), MiB."""
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
 def find_capacity(run: Callable[[int], CapacityRun], repeats: int = 3, max_cameras: int = 64,

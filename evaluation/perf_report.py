@@ -71,7 +71,7 @@ def _map(accuracy: dict[str, dict] | None, setting: str) -> float | None:
 
 def capacity_rows(series: list[dict], naive_cameras: float | None) -> tuple[list[str], list[list[str]]]:
     header = ["source", "decoded", "setting", "cameras sustained", "CPU cores at that count", "detector ms/frame",
-              "x naive loop"]
+              "x naive loop", "MiB per camera", "150 cameras in 4 GiB"]
     rows = []
     for s in series:
         best = s["sustained_cameras"]
@@ -79,8 +79,20 @@ def capacity_rows(series: list[dict], naive_cameras: float | None) -> tuple[list
         cpu = f"{sorted(r['cpu_cores'] for r in at)[len(at) // 2]:.2f}" if at else "-"
         ms = f"{sorted(r['detector_ms'] for r in at)[len(at) // 2]:.0f}" if at else "-"
         ratio = f"{best / naive_cameras:.0f}x" if naive_cameras else "-"
-        rows.append([s["source"], s["decoded"], s["setting"], str(best), cpu, ms, ratio])
+        rows.append([s["source"], s["decoded"], s["setting"], str(best), cpu, ms, ratio, *_memory(at)])
     return header, rows
+
+
+def _memory(runs: list[dict]) -> list[str]:
+    """MiB of resident memory per camera at the sustained count (median run) and whether 150 such cameras fit in
+    4 GiB beside the process's baseline; "-" for reports measured before memory was."""
+    runs = sorted((r for r in runs if r.get("rss_mb")), key=lambda r: r["rss_mb"] - r["rss_baseline_mb"])
+    if not runs:
+        return ["-", "-"]
+    run = runs[len(runs) // 2]
+    per_camera = (run["rss_mb"] - run["rss_baseline_mb"]) / max(run["cameras"], 1)
+    total = run["rss_baseline_mb"] + 150 * per_camera
+    return [f"{per_camera:.1f}", f"{'yes' if total <= 4096 else 'no'} ({total / 1024:.1f} GiB)"]
 
 
 def batch_rows(runs: list[dict]) -> tuple[list[str], list[list[str]]]:

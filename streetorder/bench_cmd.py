@@ -221,7 +221,8 @@ def capacity(console: Console, args, footage: dict[str, Footage], calibration, w
 
         def progress(r: CapacityRun) -> None:
             console.print(f"  {r.cameras:3d} camera(s): {r.analysed}/{r.expected} analysed, {r.dropped} dropped, "
-                          f"decode lag {r.decode_lag_growth:+.2f} s, CPU {r.cpu_cores:.2f} cores -> "
+                          f"decode lag {r.decode_lag_growth:+.2f} s, CPU {r.cpu_cores:.2f} cores, "
+                          f"{r.mb_per_camera:.1f} MiB per camera -> "
                           f"{'ok' if r.sustained else 'behind'}", highlight=False)
 
         best, groups = find_capacity(one, args.capacity_repeats, args.max_cameras, progress,
