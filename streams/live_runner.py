@@ -129,9 +129,11 @@ class LiveRunner:
 
     def __init__(self, config: Config, out_dir: Path, detector_for: Callable[[CameraConfig], Detector],
                  store: EventStore, state: StateStore, *, cameras: Sequence[str] | None = None,
-                 include_files: bool = False, on_event: Callable[[Event], None] | None = None, workers: int = 1):
+                 include_files: bool = False, on_event: Callable[[Event], None] | None = None, workers: int = 1,
+                 write_jsonl: bool = True):
         self.config = config
         self.workers = max(1, workers)
+        self.write_jsonl = write_jsonl  # False: someone else writes events.jsonl (a cluster's driver, from the store)
         self._pool: ThreadPoolExecutor | None = None
         self.out_dir = Path(out_dir)
         self.detector_for = detector_for
@@ -153,7 +155,7 @@ class LiveRunner:
 
     def start(self) -> LiveRunner:
         """Load detectors, take up saved state and start every camera's reader."""
-        self._jsonl = JsonlWriter(self.out_dir / "events.jsonl")
+        self._jsonl = JsonlWriter(self.out_dir / "events.jsonl") if self.write_jsonl else None
         self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="detect")
         self.cameras = [self._build(camera) for camera in self.chosen]
         now = time.monotonic()
