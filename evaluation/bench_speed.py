@@ -30,6 +30,7 @@ from models.registry import onnx_export, rect_shape, resolve_model
 from streams.batch import process_recorded
 from streams.files import VideoFile, to_bgr
 from streams.pipeline import CameraPipeline
+from streams.segment_workers import DetectorSettings, SegmentWorkers
 from zones.config import Config, parse_config
 from zones.dwell import StateChange
 
@@ -247,6 +248,7 @@ class BatchRun:
     video_s: float
     wall_s: float
     seconds: dict[str, float]
+    segment_workers: int = 0  # 0: one decoder thread and ``workers`` detector threads
 
     @property
     def real_time(self) -> float:
@@ -261,16 +263,27 @@ def batch_config(path: Path, keyframes_only: bool, detect: dict) -> Config:
 
 
 def batch_run(label: str, setting: Setting, path: Path, keyframes_only: bool, detector_for: Callable,
-              workers: int, detect: dict) -> BatchRun:
-    """``streetorder process`` on ``path`` at ``analysis_fps`` 1: how many times faster than real time."""
+              workers: int, detect: dict, segment_workers: int = 0) -> BatchRun:
+    """``streetorder process`` on ``path`` at ``analysis_fps`` 1: how many times faster than real time; with
+    ``segment_workers``, the file is cut into segments that this many processes decode and detect (their start-up,
+    the model loaded in each, is timed too: a fresh ``process`` pays it)."""
     config = batch_config(path, keyframes_only, detect)
+    segments = None
+    if segment_workers:
+        settings = DetectorSettings(detect["model"], setting.backend, imgsz=setting.imgsz, letterbox=setting.letterbox)
+        segments = SegmentWorkers(segment_workers, lambda camera: settings, split_from_s=0)
     with tempfile.TemporaryDirectory() as out:
         store = EventStore(Path(out) / "events.db")
         start = time.perf_counter()
-        (report,) = process_recorded(config, Path(out), detector_for, store, workers=workers)
+        try:
+            (report,) = process_recorded(config, Path(out), detector_for, store, workers=workers, segments=segments)
+        finally:
+            if segments:
+                segments.close()
         wall = time.perf_counter() - start
         store.close()
     if report.error:
         raise RuntimeError(report.error)
     duration = VideoFile(path).probe().duration or report.media_seconds
-    return BatchRun(label, setting.name, keyframes_only, report.frames, duration, wall, dict(report.seconds))
+    return BatchRun(label, setting.name, keyframes_only, report.frames, duration, wall, dict(report.seconds),
+                    segment_workers)

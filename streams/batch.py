@@ -1,6 +1,7 @@
 """Run every recorded source of a config (``streetorder process``): one camera after the other, each through its
 ``CameraPipeline`` (fixed cameras) or ``PatrolPipeline`` (moving cameras), with its video decoded ahead of the
-detector workers."""
+detector workers, or (a long recording of a fixed camera, given ``SegmentWorkers``) cut into segments that worker
+processes decode and detect side by side (``streams.segment_workers``)."""
 
 from __future__ import annotations
 
@@ -28,6 +29,7 @@ from streams.overlap import detect_in_order, prefetch
 from streams.patrol import PatrolPipeline
 from streams.pipeline import STAGES, CameraPipeline, change_gate
 from streams.rate import CONFIRMED_WITHIN, SkipAhead, camera_rate, verdict
+from streams.segment_workers import SegmentWorkers
 from zones.config import CameraConfig, Config, is_file_source
 from zones.geometry import check_in_frame
 from zones.units import UnitLookup, read_unit_map, unit_label
@@ -61,12 +63,13 @@ def process_recorded(
     on_start: Callable[[CameraConfig, float | None], None] | None = None,
     on_frame: Callable[[CameraConfig, Frame], None] | None = None,
     workers: int = 1,
+    segments: SegmentWorkers | None = None,
 ) -> list[CameraReport]:
     """Run every file or image-folder camera of ``config``; live sources are left to ``streetorder run``.
 
     A camera that fails (unreadable file, zone outside its frame) is reported and the others go on; its events
     up to the failure are already stored. Each camera's video is decoded in a thread of its own, ahead of
-    ``workers`` detector threads (see ``streams.overlap``).
+    ``workers`` detector threads (see ``streams.overlap``), or in ``segments``' processes where they take it.
     """
     out_dir = Path(out_dir)
     jsonl = JsonlWriter(out_dir / "events.jsonl")
@@ -84,7 +87,8 @@ def process_recorded(
             run = _process_moving_camera if camera.moving else _process_camera
             try:
                 run(config, camera, out_dir, detector_for(camera), store, jsonl, report, camera.start_time or origin,
-                    on_start, on_frame, workers, **({} if camera.moving else {"annotate": annotate}))
+                    on_start, on_frame, workers, **({} if camera.moving else {"annotate": annotate,
+                                                                              "segments": segments}))
             except UserError as exc:
                 report.error = str(exc)
             except Exception as exc:  # one broken camera must not lose the others' results
@@ -104,7 +108,7 @@ def _camera_failure(camera: CameraConfig, exc: Exception, out_dir: Path) -> str:
 
 
 def _process_camera(config, camera, out_dir, detector, store, jsonl, report, origin, on_start, on_frame, workers=1,
-                    annotate=False):
+                    annotate=False, segments=None):
     fps = camera.analysis_fps
     source = open_recorded(str(camera.source), fps, origin, camera.keyframes_only).probe()
     if source.frame_size:
@@ -120,7 +124,8 @@ def _process_camera(config, camera, out_dir, detector, store, jsonl, report, ori
         if isinstance(detector, ZoneCrop):
             detector.follow(pipeline.crop_zones)
         try:
-            _drive(camera, pipeline, source, detector, workers, gate, report, recorder, on_start, on_frame)
+            _drive(camera, pipeline, source, detector, workers, gate, report, recorder, on_start, on_frame,
+                   segments if segments and segments.takes(camera, source) else None)
         finally:
             recordings.finish(camera.id, key, pipeline.memory.next_object_id - 1)
     finally:
@@ -153,17 +158,21 @@ def _recorder(config, camera, out_dir, store, jsonl) -> EventRecorder:
                          units=UnitLookup.of_camera(camera, read_unit_map(config.units)))
 
 
-def _drive(camera, pipeline, source, detector, workers, gate, report, recorder, on_start, on_frame) -> None:
-    """Decode ahead, detect in ``workers`` threads, step the pipeline in frame order; finish it whatever happens."""
+def _drive(camera, pipeline, source, detector, workers, gate, report, recorder, on_start, on_frame,
+           segments: SegmentWorkers | None = None) -> None:
+    """Decode ahead, detect in ``workers`` threads (or in ``segments``' processes), step the pipeline in frame
+    order; finish it whatever happens."""
     if on_start:
         on_start(camera, source.duration)
     last: Frame | None = None
     rate = camera_rate(camera)
     if rate is not None:  # it decides frame by frame what to decode next
-        source.skip = SkipAhead(rate)
+        segments, source.skip = None, SkipAhead(rate)
     try:
-        for frame, detections in detect_in_order(prefetch(source), detector.detect, workers, gate, report.seconds,
-                                                 rate, None if rate is None else lambda: source.skip.idle):
+        detected = segments.frames(camera, source, gate, report.seconds) if segments else \
+            detect_in_order(prefetch(source), detector.detect, workers, gate, report.seconds, rate,
+                            None if rate is None else lambda: source.skip.idle)
+        for frame, detections in detected:
             report.events += pipeline.step(frame, detections, report.seconds)
             if rate is not None:
                 rate.analysed(frame.t, frame.image, *verdict(pipeline, frame.t, CONFIRMED_WITHIN * rate.busy_period))

@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import av
 import cv2
 import numpy as np
 
 from streams.frames import Frame, Sampler, SourceError
+
+if TYPE_CHECKING:
+    from streams.segments import Segment
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
 FINGERPRINT_BYTES = 1 << 20
@@ -66,6 +71,19 @@ class VideoFile:
         return self
 
     def __iter__(self) -> Iterator[Frame]:
+        reading = Reading()
+        yield from self.read(reading)
+        self.check_complete([reading])
+
+    def read(self, reading: Reading, segment: Segment | None = None) -> Iterator[Frame]:
+        """The sampled frames of the whole file, or only those of ``segment`` (``streams.segments``); what went wrong
+        is noted in ``reading`` for ``check_complete``.
+
+        A segment is decoded from the key frame before it, so the sampler has seen a frame before the segment's
+        start: its grid state is then the whole-file run's (it depends only on the last frame it took), and the
+        segment's frames are exactly those a whole-file run takes between its start and end.
+        """
+        begin, end = (float("-inf"), float("inf")) if segment is None else (segment.start, segment.end)
         with self._open() as container:
             stream = container.streams.video[0]
             stream.thread_type = "AUTO"
@@ -73,8 +91,10 @@ class VideoFile:
                 stream.codec_context.skip_frame = "NONKEY"
             self.duration = _duration(container, stream)
             start = float(stream.start_time * stream.time_base) if stream.start_time is not None else 0.0
+            if segment is not None and segment.seek_pts is not None:
+                container.seek(segment.seek_pts, stream=stream, backward=True)
             sampler = Sampler(self.analysis_fps)
-            index, last_t, problem, damaged = 0, None, None, 0
+            index, first = 0, True
             packets = container.demux(stream)
             if self.skip is not None:  # the tail is read: its frames tell the completeness check where the file ends
                 packets = self.skip.packets(packets, start, self.duration, max(1.0, 3 / self.analysis_fps) + 2.0,
@@ -85,32 +105,37 @@ class VideoFile:
                 except StopIteration:
                     break
                 except av.FFmpegError as exc:
-                    problem = f"reading stopped with an error ({_reason(exc)})"
+                    reading.problem, reading.stopped = f"reading stopped with an error ({_reason(exc)})", True
                     break
+                packet_t = None if packet.pts is None else float(packet.pts * packet.time_base) - start
                 try:
                     decoded = packet.decode()
                 except av.FFmpegError as exc:
-                    problem = problem or f"some packets could not be decoded ({_reason(exc)})"
+                    if packet_t is None or packet_t >= begin:  # before it: the previous segment's to report
+                        reading.problem = reading.problem or f"some packets could not be decoded ({_reason(exc)})"
                     continue
-                if self.keyframes_only and last_t is not None and packet.pts is not None:
+                if self.keyframes_only and reading.last_t is not None and packet_t is not None:
                     # skipped frames still reach the end of the file: the completeness check must know
-                    last_t = max(last_t, float(packet.pts * packet.time_base) - start)
+                    reading.last_t = max(reading.last_t, packet_t)
                 for frame in decoded:
                     if frame.pts is None:
                         continue
                     t = float(frame.pts * frame.time_base) - start
-                    last_t = t
+                    if first and t >= begin > float("-inf"):
+                        raise SourceError(f"{self.path}: seeking to {begin:.1f} s landed after it; this file "
+                                          "cannot be split into segments, analyse it with --workers 1")
+                    first = False
+                    if t >= end:
+                        return
+                    reading.last_t = t
                     if frame.is_corrupt:  # the decoder concealed damage: do not analyse guessed pixels
-                        damaged += 1
+                        reading.damaged += t >= begin
                         continue
-                    if sampler.take(t):
+                    if sampler.take(t) and t >= begin:
                         yield Frame(to_bgr(frame), t, index, self.origin)
                         index += 1
                         if self.skip is not None:
                             self.skip.handed_over(t)
-        if damaged:
-            problem = (f"{problem}; " if problem else "") + f"{damaged} damaged frame(s) were skipped"
-        self._check_complete(last_t, problem)
 
     def _open(self):
         if not self.path.is_file():
@@ -127,9 +152,17 @@ class VideoFile:
             raise SourceError(f"{self.path}: has no video stream; give a video file or an image folder")
         return container
 
-    def _check_complete(self, last_t: float | None, problem: str | None) -> None:
+    def check_complete(self, readings: list[Reading]) -> None:
+        """Raise the ``SourceError`` of a damaged or truncated file, from the readings of its segments in order
+        (one for a whole-file run), the same sentence either way."""
+        last_t = max((r.last_t for r in readings if r.last_t is not None), default=None)
         if last_t is None:
             raise SourceError(f"{self.path}: no frame could be decoded; the file is corrupt, copy or export it again")
+        stopped = readings[-1].problem if readings[-1].stopped else None
+        problem = stopped or next((r.problem for r in readings if r.problem), None)
+        damaged = sum(r.damaged for r in readings)
+        if damaged:
+            problem = (f"{problem}; " if problem else "") + f"{damaged} damaged frame(s) were skipped"
         truncated = self.duration is not None and last_t < self.duration - max(1.0, 3 / self.analysis_fps)
         if truncated:
             problem = f"it ends at {last_t:.1f} s of {self.duration:.1f} s" + (f"; {problem}" if problem else "")
@@ -137,6 +170,16 @@ class VideoFile:
             raise SourceError(
                 f"{self.path}: damaged or truncated video: {problem}; everything readable was analysed"
             )
+
+
+@dataclass
+class Reading:
+    """What reading a video (or one segment of it) found: its last timestamp and what was wrong."""
+
+    last_t: float | None = None
+    problem: str | None = None
+    damaged: int = 0  # frames the decoder concealed damage in
+    stopped: bool = False  # reading stopped with an error: nothing after it was read
 
 
 class ImageFolder:

@@ -66,6 +66,7 @@ SERIES = {
     "1080p-keyframes-int8": ("1080p", True, "int8-640"),
 }
 BATCH = (("square-640", False), ("square-640", True), ("int8-640", True), ("int8-480", True), ("rect-320", True))
+BATCH_SEGMENTS = ("int8-640", True)  # the segment-worker series: this setting with 1, 2 and N segment workers
 ACCURACY_SETTINGS = ("square-640", "rect-640", "int8-640", "rect-480", "int8-480", "rect-320", "skip-unchanged")
 
 
@@ -257,6 +258,24 @@ def batch(console: Console, args, work: Path) -> list[dict]:
                            args.workers, setting.detect_config(model))
         console.print(f"  {setting.label}, {'key frames' if keyframes else 'all frames'}: {result.frames} frames "
                       f"of {result.video_s:.0f} s in {result.wall_s:.1f} s = {result.real_time:.1f}x real time",
+                      highlight=False)
+        runs.append(asdict(result))
+    return runs + batch_segments(console, args, recording, calibration, work)
+
+
+def batch_segments(console: Console, args, recording: Footage, calibration, work: Path) -> list[dict]:
+    """Batch speed of the recording cut into segments, with 1, 2 and N (``--workers``) segment worker processes."""
+    setting_name, keyframes = BATCH_SEGMENTS
+    setting = BY_NAME[setting_name]
+    model = setting_model(setting, args.model, recording.size, calibration, work)
+    detector = setting_detector(setting, args.model, recording.size, calibration, work, threads=1)
+    runs = []
+    for count in sorted({1, 2, args.workers}):
+        label = f"{setting.label}, {count} segment worker{'s' if count > 1 else ''}"
+        result = batch_run(label, setting, recording.path, keyframes, lambda camera, d=detector: d, 1,
+                           setting.detect_config(model), segment_workers=count)
+        console.print(f"  {label}, {'key frames' if keyframes else 'all frames'}: {result.frames} frames of "
+                      f"{result.video_s:.0f} s in {result.wall_s:.1f} s = {result.real_time:.1f}x real time",
                       highlight=False)
         runs.append(asdict(result))
     return runs

@@ -23,6 +23,7 @@ from events.store import EventStore
 from models.taxonomy import Taxonomy
 from streams.batch import CameraReport, process_recorded
 from streams.pipeline import STAGES
+from streams.segment_workers import SPLIT_FROM_S, DetectorSettings, SegmentWorkers
 from streetorder.sinks_cmd import drain, open_senders
 from zones.config import CameraConfig, Config, is_file_source, load_config
 
@@ -45,7 +46,10 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
                    help="at the end, wait this long for the sinks to get every event (default 30; what is left is "
                         "sent by the next run or `streetorder sinks send`)")
     p.add_argument("--workers", type=worker_count, default=default_workers(),
-                   help="detector threads working side by side, one core each (default: the CPU count)")
+                   help=f"workers side by side, one core each (default: the CPU count): a fixed camera's video "
+                        f"file of {SPLIT_FROM_S:g} s or more is cut into segments that this many processes decode "
+                        "and detect, one decoder each; shorter files, image folders and moving cameras get one "
+                        "decoder thread and this many detector threads")
     p.set_defaults(run=run)
 
 
@@ -117,9 +121,14 @@ def run(args: argparse.Namespace, console: Console) -> int:
             elapsed = task.elapsed or 1e-9
             progress.update(tasks[camera.id], completed=frame.t, frames=frames, fps=frames / elapsed)
 
-        reports = process_recorded(config, args.out, detectors.for_camera, store, origin=args.start_time,
-                                   annotate=args.annotate, cameras=args.camera, on_start=on_start,
-                                   on_frame=on_frame, workers=workers)
+        segments = SegmentWorkers(workers, detectors.settings_for) if workers > 1 else None
+        try:
+            reports = process_recorded(config, args.out, detectors.for_camera, store, origin=args.start_time,
+                                       annotate=args.annotate, cameras=args.camera, on_start=on_start,
+                                       on_frame=on_frame, workers=workers, segments=segments)
+        finally:
+            if segments:
+                segments.close()
     try:
         drain(console, senders, getattr(args, "sink_wait", 30.0))
     finally:
@@ -143,14 +152,24 @@ class DetectorCache:
 
     def for_camera(self, camera: CameraConfig) -> Detector:
         settings = camera.detect
-        key = (self.model or settings.model, self.backend or settings.backend, settings.confidence, settings.iou,
-               settings.imgsz, settings.letterbox)
+        key = self._key(camera)
         if key not in self._loaded:
             self._loaded[key] = load_detector(key[0], key[1], settings.confidence, settings.iou, settings.imgsz,
                                               self.taxonomy, self.threads, settings.letterbox)
         if settings.crop == "zones":  # one per camera around the shared detector; its pipeline re-points it
             return ZoneCrop(self._loaded[key], zone_polygons(camera.zones))
         return self._loaded[key]
+
+    def settings_for(self, camera: CameraConfig) -> DetectorSettings:
+        """What a segment worker process needs to load this camera's detector itself."""
+        model, backend, confidence, iou, imgsz, letterbox = self._key(camera)
+        return DetectorSettings(str(model), backend, confidence, iou, imgsz, letterbox,
+                                tuple(sorted(self.config.taxonomy.items())))
+
+    def _key(self, camera: CameraConfig) -> tuple:
+        settings = camera.detect
+        return (self.model or settings.model, self.backend or settings.backend, settings.confidence, settings.iou,
+                settings.imgsz, settings.letterbox)
 
 
 def print_summary(console: Console, reports: list[CameraReport], out: Path) -> None:
