@@ -90,7 +90,8 @@ def serve_app(args: argparse.Namespace, console: Console) -> int:
     console.print(f"Review app on http://{args.host}:{args.port}/ ({len(accounts)} account(s), store {db.label})",
                   highlight=False)
     uvicorn.run(app, host=args.host, port=args.port, proxy_headers=bool(args.proxy),
-                forwarded_allow_ips=args.proxy or "", server_header=False, log_level="info")
+                forwarded_allow_ips=args.proxy or "", server_header=False, log_level="info",
+                timeout_graceful_shutdown=3)  # an open map's stream never ends by itself: Ctrl-C must not wait on it
     return 0
 
 

@@ -7,7 +7,7 @@
   if (!root) return;
   var NS = "http://www.w3.org/2000/svg", W = 1000, H = 700, PAD = 40, MAX_LIST = 100, MAX_MARKS = 300;
   var officer = root.dataset.officer === "yes";
-  var cameras = {}, seen = {}, cursor = 0, source = null, chosen = null, project = null, grow = 1;
+  var cameras = {}, seen = {}, seenOrder = [], cursor = 0, source = null, chosen = null, project = null, grow = 1;
   // what the load script (scripts/map_load.py) reads: each event's id and when the page got it
   var received = window.streetorderMapReceived = [];
 
@@ -68,6 +68,7 @@
     $("event-list").textContent = "";
     cameras = {};
     seen = {};
+    seenOrder = [];
     var points = [];
     data.cameras.forEach(function (c) {
       cameras[c.camera_id] = c;
@@ -148,7 +149,10 @@
   function addEvent(event, live) {
     if (seen[event.id]) return;
     seen[event.id] = true;
+    seenOrder.push(event.id);
+    if (seenOrder.length > 20000) seenOrder.splice(0, 10000).forEach(function (id) { delete seen[id]; });
     if (live) received.push({id: event.id, event_id: event.event_id, at: Date.now()});
+    if (received.length > 200000) received.splice(0, 100000);  // a wall map stays open for days
     var at = place(event);
     if (at && project) {
       var xy = project(at);
