@@ -167,7 +167,7 @@ class Reports:
             "CASE WHEN e.sightings IS NULL THEN 0 ELSE 1 END AS moving FROM review_dispatches d "
             "JOIN events e ON e.event_id = d.event_id WHERE d.dispatched_at >= ? AND d.dispatched_at < ? "
             "ORDER BY d.dispatched_at", (start, end)).fetchall()
-        return [_facts(row, now) for row in rows]
+        return [_facts(tuple(row), now) for row in rows]
 
     def report(self, span: DayRange, repeat_limit: int = 20) -> Report:
         cases = self.cases(span)
@@ -178,9 +178,10 @@ class Reports:
         spots: dict[tuple, list[CaseFacts]] = defaultdict(list)
         for case in cases:
             total.add(case)
-            units.setdefault(_unit_label(case.district, case.grid), Group(_unit_label(case.district, case.grid),
-                                                                          span.days)).add(case)
-            rules.setdefault(case.rule, Group(case.rule, span.days)).add(case)
+            for groups, key in ((units, _unit_label(case.district, case.grid)), (rules, case.rule)):
+                if key not in groups:
+                    groups[key] = Group(key, span.days)
+                groups[key].add(case)
             spots[case.spot].append(case)
         repeats = [RepeatSpot(group[0].spot_label, _unit_label(group[0].district, group[0].grid),
                               sorted({c.rule for c in group}), len(group), group[-1].event_id)
@@ -194,7 +195,9 @@ class Reports:
         groups: dict[tuple, Group] = {}
         for case in self.cases(span):
             key = (case.day, case.district or "", case.grid or "", case.rule)
-            groups.setdefault(key, Group("", 1)).add(case)
+            if key not in groups:
+                groups[key] = Group("", 1)
+            groups[key].add(case)
         return [(*key, g.cases, g.overdue, g.closed, _seconds(g.median_to_dispatch_s), _seconds(g.median_to_close_s))
                 for key, g in sorted(groups.items())]
 
@@ -239,20 +242,22 @@ def _day(name: str, text: str, today: date) -> date:
                                f"{name}={today}") from None
 
 
-def _facts(row, now: str) -> CaseFacts:
-    warned = _moment(row["ts"] or row["recorded_at"])
-    dispatched = _moment(row["dispatched_at"])
-    closed = _moment(row["closed_at"]) if row["closed_at"] else None
-    answered = row["handled_at"] or row["verified_at"] or now
-    if row["moving"] and row["lon"] is not None and row["lat"] is not None:
-        lon, lat = round(row["lon"], SPOT_DIGITS), round(row["lat"], SPOT_DIGITS)
-        spot, label = ("geo", lon, lat), f"{row['camera_id']} near {lon:.4f}, {lat:.4f}"
+def _facts(row: tuple, now: str) -> CaseFacts:
+    """One case of ``Reports.cases``' query (read by position: 5,000 rows by name cost a tenth of a second)."""
+    (event_id, camera_id, rule, district, grid, dispatched_at, due_at, handled_at, verified_at, closed_at, zone_id,
+     ts, recorded_at, lon, lat, moving) = row
+    warned = _moment(ts or recorded_at)
+    dispatched = _moment(dispatched_at)
+    closed = _moment(closed_at) if closed_at else None
+    if moving and lon is not None and lat is not None:
+        lon, lat = round(lon, SPOT_DIGITS), round(lat, SPOT_DIGITS)
+        spot, label = ("geo", lon, lat), f"{camera_id} near {lon:.4f}, {lat:.4f}"
     else:
-        spot, label = ("zone", row["camera_id"], row["zone_id"]), f"{row['camera_id']} · {row['zone_id']}"
-    return CaseFacts(row["dispatched_at"][:10], row["district"], row["grid"], row["rule"],
+        spot, label = ("zone", camera_id, zone_id), f"{camera_id} · {zone_id}"
+    return CaseFacts(dispatched_at[:10], district, grid, rule,
                      (dispatched - warned).total_seconds() if warned else None,
                      (closed - dispatched).total_seconds() if closed else None,
-                     row["due_at"] < answered, spot, label, row["event_id"])
+                     due_at < (handled_at or verified_at or now), spot, label, event_id)
 
 
 def _moment(text: str | None) -> datetime | None:

@@ -67,8 +67,9 @@ def write_config(work: Path) -> Path:
 
 
 def build_store(work: Path, config_path: Path, events: int, rng: random.Random,
-                target: str | None = None) -> tuple[str, dict]:
-    """Fill the store (``target``, else work/out/events.db) and the evidence folder work/out."""
+                target: str | None = None, units: dict[str, dict] | None = None) -> tuple[str, dict]:
+    """Fill the store (``target``, else work/out/events.db) and the evidence folder work/out; ``units`` gives a
+    camera's events their unit."""
     out = work / "out"
     target = target or str(out / "events.db")
     store = EventStore(target)
@@ -97,7 +98,7 @@ def build_store(work: Path, config_path: Path, events: int, rng: random.Random,
                             zone_id=zone, object_id=str(obj), class_name=rng.choice(CLASSES[rule]), t=round(t, 3),
                             ts=(START + timedelta(seconds=t)).isoformat(), since_t=round(since, 3),
                             dwell_s=round(t - since, 3), bbox=list(BOX), score=round(rng.uniform(0.3, 0.95), 3),
-                            evidence=photos[camera, zone]))
+                            evidence=photos[camera, zone], unit=(units or {}).get(camera)))
             written += 1
     store.close()
     return target, {"events": written, "objects": obj}
