@@ -47,6 +47,7 @@ REPORT_EVERY = 1.0  # seconds between the driver's rounds (health, events, pools
 STALE_AFTER = 10.0  # a camera that has not answered for this long is shown offline (its actor is restarting)
 RESCAN_ROWS = 256  # events re-read behind the newest copied row: rows committed out of rowid order are not missed
 DETECT_TIMEOUT = 60.0
+START_WAIT = 120.0  # start() waits this long at most for every camera's first report (its actor placed and up)
 
 # ``factory(config).for_camera(camera)`` gives a camera's detector (streetorder.process_cmd.DetectorCache fits);
 # it must pickle, so a class or a functools.partial of one
@@ -216,6 +217,7 @@ class ClusterRunner:
         self.ensure_pools()
         for camera in self.chosen:
             self.actors[camera.id] = self._camera_actor(camera.id)
+        self._collect_reports(START_WAIT)
         return self
 
     def run(self, stop: threading.Event, stop_after: float | None = None) -> None:
@@ -240,6 +242,7 @@ class ClusterRunner:
         """Stop every camera (each saves its state), then the pools; copy the last events."""
         if self._stopping:
             return
+        self._collect_reports()  # the numbers of the summary
         self._stopping = True
         stops = [actor.stop.remote() for actor in self.actors.values()]
         if stops:
@@ -289,11 +292,11 @@ class ClusterRunner:
 
     # -- health and events ----------------------------------------------------------------------------------
 
-    def _collect_reports(self) -> None:
+    def _collect_reports(self, timeout: float = REPORT_EVERY * 2) -> None:
         asked = {actor.report.remote(): camera_id for camera_id, actor in self.actors.items()}
         if not asked:
             return
-        ready, _ = self.ray.wait(list(asked), num_returns=len(asked), timeout=REPORT_EVERY * 2)
+        ready, _ = self.ray.wait(list(asked), num_returns=len(asked), timeout=timeout)
         for ref in ready:
             try:
                 self.reports[asked[ref]] = (time.monotonic(), self.ray.get(ref))

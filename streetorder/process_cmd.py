@@ -24,6 +24,7 @@ from models.taxonomy import Taxonomy
 from streams.batch import CameraReport, process_recorded
 from streams.pipeline import STAGES
 from streams.segment_workers import SPLIT_FROM_S, DetectorSettings, SegmentWorkers
+from streetorder.cluster_cmd import add_cluster_arguments, process_cluster
 from streetorder.sinks_cmd import drain, open_senders
 from zones.config import CameraConfig, Config, is_file_source, load_config
 
@@ -50,6 +51,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
                         f"file of {SPLIT_FROM_S:g} s or more is cut into segments that this many processes decode "
                         "and detect, one decoder each; shorter files, image folders and moving cameras get one "
                         "decoder thread and this many detector threads")
+    add_cluster_arguments(p)
     p.set_defaults(run=run)
 
 
@@ -102,6 +104,22 @@ def run(args: argparse.Namespace, console: Console) -> int:
     detectors.for_camera(config.cameras[0])  # a missing model fails here, once, before any camera starts
     senders = open_senders(config, store, chosen)  # they poll the outbox: nothing to hook into the batch
 
+    if getattr(args, "cluster", None):
+        reports = process_cluster(args, config, store.path)
+    else:
+        reports = _process_here(args, config, store, detectors, workers, console)
+    try:
+        drain(console, senders, getattr(args, "sink_wait", 30.0))
+    finally:
+        stop_senders(senders)
+        store.close()
+    print_summary(console, reports, args.out)
+    return 1 if any(r.error for r in reports) else 0
+
+
+def _process_here(args: argparse.Namespace, config: Config, store: EventStore, detectors: DetectorCache,
+                  workers: int, console: Console) -> list[CameraReport]:
+    """The recordings in this process, with a progress bar per camera."""
     with Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),
@@ -129,13 +147,7 @@ def run(args: argparse.Namespace, console: Console) -> int:
         finally:
             if segments:
                 segments.close()
-    try:
-        drain(console, senders, getattr(args, "sink_wait", 30.0))
-    finally:
-        stop_senders(senders)
-        store.close()
-    print_summary(console, reports, args.out)
-    return 1 if any(r.error for r in reports) else 0
+    return reports
 
 
 class DetectorCache:

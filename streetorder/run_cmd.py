@@ -20,6 +20,7 @@ from events.store import EventStore
 from streams.health import HealthServer, add_sink_metrics, sinks_health
 from streams.live_runner import LiveRunner
 from streams.state import StateStore
+from streetorder.cluster_cmd import add_cluster_arguments, cluster_runner, print_cluster
 from streetorder.process_cmd import DetectorCache, default_workers, output_folder, worker_count
 from streetorder.sinks_cmd import notify_all, open_senders
 from zones.config import ConfigError, is_file_source, load_config
@@ -51,6 +52,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
                    help="stop by itself after this long, e.g. 90s or 8h (default: run until stopped)")
     p.add_argument("--workers", type=worker_count, default=default_workers(),
                    help="detector threads working side by side, one core each (default: the CPU count)")
+    add_cluster_arguments(p)
     p.set_defaults(run=run)
 
 
@@ -83,8 +85,11 @@ def run(args: argparse.Namespace, console: Console) -> int:
         wake_senders()
         _announce(console, event)
 
-    runner = LiveRunner(config, args.out, detectors.for_camera, store, state, cameras=args.camera,
-                        on_event=on_event, workers=args.workers)
+    if getattr(args, "cluster", None):
+        runner = cluster_runner(args, config, store, target, on_event)
+    else:
+        runner = LiveRunner(config, args.out, detectors.for_camera, store, state, cameras=args.camera,
+                            on_event=on_event, workers=args.workers)
     if not runner.chosen:
         raise ConfigError(f"{args.config}: no live camera to run (rtsp:// URLs or device indices); "
                           "`streetorder process` analyses files")
@@ -98,7 +103,10 @@ def run(args: argparse.Namespace, console: Console) -> int:
             health = HealthServer(args.health_port, lambda: {**runner.health(), "sinks": sinks_health(senders)},
                                   runner.metrics).start()
         runner.start()
-        _print_cameras(console, runner, health)
+        if isinstance(runner, LiveRunner):
+            _print_cameras(console, runner, health)
+        else:
+            print_cluster(console, runner, f"Live cameras on the cluster ({len(runner.pools)} node(s))")
         runner.run(stop, args.stop_after)
     except OSError as exc:
         console.print(f"[red]error:[/red] {mask_credentials(exc)}", highlight=False, soft_wrap=True)
@@ -112,7 +120,10 @@ def run(args: argparse.Namespace, console: Console) -> int:
         store.close()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-    _print_summary(console, runner, args.out)
+    if isinstance(runner, LiveRunner):
+        _print_summary(console, runner, args.out)
+    else:
+        print_cluster(console, runner, "Live run on the cluster")
     return 0
 
 

@@ -145,27 +145,34 @@ def single_process_run(config_path: Path, out: Path) -> list[str]:
 
 @needs_ray
 def test_recordings_spread_over_the_cluster_give_the_sequential_events(cluster, tmp_path):
+    """A long recording cut into segments detected on both nodes, a short one as one task: exactly the events
+    (ids and times) of a sequential run, stored once."""
+    from streams.batch import process_recorded
     from streams.cluster_batch import process_on_cluster
     from streams.cluster_live import ConfigText
     ray, _, _ = cluster
     clip = shared_clip(CLIP)
+    short = tmp_path / "short.mp4"
+    subprocess.run(["ffmpeg", "-v", "error", "-y", "-i", str(clip), "-t", "15", "-an", "-c", "copy", str(short)],
+                   check=True)
+    zones = [{**ZONES[0], "warn_after": 8}, *ZONES[1:]]
     config_path = tmp_path / "recordings.yaml"
-    config_path.write_text(yaml.safe_dump({"analysis_fps": 1, "cameras": [
-        {"id": f"rec-{i}", "source": str(clip), "zones": [{**ZONES[0], "warn_after": 10}, *ZONES[1:]]}
-        for i in (1, 2)]}))
-    reports = process_on_cluster(ray, ConfigText.read(config_path), tmp_path / "cluster", None,
-                                 functools.partial(DetectorCache, model=None, backend=None, workers=2))
+    config_path.write_text(yaml.safe_dump({"analysis_fps": 2, "cameras": [
+        {"id": "rec-long", "source": str(clip), "zones": zones},
+        {"id": "rec-short", "source": str(short), "zones": zones}]}))
+    reports, segments = process_on_cluster(ray, ConfigText.read(config_path), tmp_path / "cluster", None,
+                                           functools.partial(DetectorCache, model=None, backend=None, workers=2),
+                                           split_from_s=20)
     assert [r.error for r in reports] == [None, None]
-    assert len({r.node_id for r in reports}) == 2  # one recording per node
+    assert reports[0].node_id is None and reports[1].node_id is not None  # long: merged by the driver
+    assert len(segments.nodes | {reports[1].node_id}) == 2  # both nodes worked
     cluster_events = read_jsonl(tmp_path / "cluster" / "events.jsonl")
 
-    from streams.batch import process_recorded
-    config = load_config(config_path)
     store = EventStore(tmp_path / "sequential.db")
     detector = load_detector("yolo11n")
-    process_recorded(config, tmp_path / "sequential", lambda camera: detector, store)
+    process_recorded(load_config(config_path), tmp_path / "sequential", lambda camera: detector, store)
     sequential = read_jsonl(tmp_path / "sequential" / "events.jsonl")
-    assert sequential, "the reference run found no event: the footage changed?"
+    assert {e.camera_id for e in sequential} == {"rec-long", "rec-short"}, "the footage changed?"
     assert sorted(e.event_id for e in cluster_events) == sorted(e.event_id for e in sequential)
     assert {e.event_id: e.t for e in cluster_events} == {e.event_id: e.t for e in sequential}
     stored = EventStore(tmp_path / "cluster" / "events.db")
@@ -231,3 +238,24 @@ def test_a_node_dies_mid_dwell_and_its_cameras_resume_on_the_other(cluster, tmp_
     assert sorted(e.event_id for e in lines) == expected  # copied once each
     for event in events:
         assert event.dwell_s >= WARN_AFTER - 1.0
+
+
+@needs_ray
+def test_the_commands_take_cluster(cluster, tmp_path, capsys):
+    """`process --cluster` and `run --cluster` wired through the command line (the test's cluster joined)."""
+    from streetorder.cli import main
+    _, nodes, _ = cluster
+    short = tmp_path / "short.mp4"
+    subprocess.run(["ffmpeg", "-v", "error", "-y", "-i", str(shared_clip(CLIP)), "-t", "15", "-an", "-c", "copy",
+                    str(short)], check=True)
+    config = tmp_path / "cameras.yaml"
+    config.write_text(yaml.safe_dump({"analysis_fps": 1, "cameras": [
+        {"id": "rec", "source": str(short), "zones": [{**ZONES[0], "warn_after": 8}, *ZONES[1:]]},
+        {"id": "gate", "source": "rtsp://127.0.0.1:9/none"}]}))
+    assert main(["process", "--config", str(config), "--out", str(tmp_path / "p"), "--cluster", nodes.address,
+                 "--sink-wait", "0"]) == 0
+    assert [e.event_id for e in read_jsonl(tmp_path / "p" / "events.jsonl")] == ["rec/driveway/1/warn"]
+    assert main(["run", "--config", str(config), "--out", str(tmp_path / "r"), "--cluster", nodes.address,
+                 "--health-port", "-1", "--stop-after", "15s"]) == 0
+    printed = capsys.readouterr().out
+    assert "gate" in printed and "127.0.0.1" in printed and "offline" in printed, printed
