@@ -112,6 +112,8 @@ class MapView:
             geo = config.get("geo") or (_position(newest) if track is None and newest else None)
             if track is not None:
                 track = [p for p in track if sees(user, p["unit"])]
+                if user.is_officer and not track:
+                    continue  # it never drove through the officer's unit
             elif not sees(user, unit):
                 continue
             cameras.append({"camera_id": camera_id, "name": config.get("name") or (row["name"] if row else None),

@@ -65,6 +65,8 @@ class MapFeed:
                 self._broadcast({**batch, "cursor": cursor})
             if len(batch["events"]) < BATCH_LIMIT:
                 await asyncio.sleep(self.poll_s)
+        self.cursor = None  # the next map starts from the store as it is then, not from a backlog
+        self.sent.clear()
 
     def _broadcast(self, batch: dict[str, Any]) -> None:
         for subscription in list(self.subscribers):

@@ -66,7 +66,8 @@ async def _messages(request: Request, feed: MapFeed, subscription: Subscription,
         view = feed.view
         cameras = None
         if user.is_officer:
-            cameras = {c["camera_id"] for c in await asyncio.to_thread(view.cameras, user, view.layers())}
+            shown = await asyncio.to_thread(lambda: view.cameras(user, view.layers()))
+            cameras = {c["camera_id"] for c in shown}
         caught_up = []
         if after is not None and after < subscription.cursor:
             caught_up = await asyncio.to_thread(view.between, after, subscription.cursor, MAX_EVENTS)

@@ -4,6 +4,7 @@ event and a status change arrive, and every open map shares one poller."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 
@@ -11,6 +12,9 @@ import httpx
 import pytest
 
 from events.store import EventStore
+from review.db import Database
+from review.map_data import MapView
+from review.map_feed import RESET, MapFeed, Subscription
 from tests.review.conftest import log_in
 from tests.review.map_site import (
     CAM_A_GEO,
@@ -189,3 +193,17 @@ def test_open_maps_share_one_poller(served):
     while app.state.map_feed.subscribers and time.monotonic() < deadline:
         time.sleep(0.1)
     assert not app.state.map_feed.subscribers  # closed maps leave; the poller stops with the last
+
+
+def test_a_map_that_falls_behind_is_told_to_start_over():
+    async def overflow():
+        feed = MapFeed(MapView(Database(":memory:")))
+        slow, quick = Subscription(asyncio.Queue(2)), Subscription(asyncio.Queue(10))
+        feed.subscribers.update({slow, quick})
+        for cursor in (1, 2, 3):
+            feed._broadcast({"events": [], "statuses": [], "cursor": cursor})
+        return feed, slow, quick
+
+    feed, slow, quick = asyncio.run(overflow())
+    assert feed.subscribers == {quick} and quick.queue.qsize() == 3
+    assert slow.queue.qsize() == 1 and slow.queue.get_nowait() is RESET
