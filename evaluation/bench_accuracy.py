@@ -34,7 +34,7 @@ from zones.config import load_config
 # the files whose changes change the events; their digest is saved with every accuracy figure
 PIPELINE_FILES = ("detector/resting.py", "detector/track_history.py", "detector/appearance.py", "detector/tracking.py",
                   "zones/rules.py", "zones/dwell.py", "zones/monitor.py", "detector/onnx_backend.py",
-                  "detector/change.py", "streams/files.py", "streams/overlap.py")
+                  "detector/change.py", "streams/files.py", "streams/overlap.py", "streams/rate.py")
 
 
 def code_digest(root: Path) -> str:

@@ -8,6 +8,7 @@ backend, skipping unchanged frames. ``streetorder bench accuracy`` measures the 
 from __future__ import annotations
 
 import hashlib
+import resource
 import statistics
 import tempfile
 import time
@@ -46,10 +47,12 @@ class Setting:
     int8: bool = False
     backend: str = "onnxruntime"
     skip_unchanged: bool = False
+    idle_fps: float | None = None  # the adaptive analysis rate (streams/rate.py)
 
     def detect_config(self, model: str) -> dict:
         """The ``detect:`` block of a config that runs this setting with ``model`` (a name, or the INT8 file)."""
         block = {"model": model, "backend": self.backend, "imgsz": self.imgsz, "letterbox": self.letterbox}
+        block |= {"idle_fps": self.idle_fps} if self.idle_fps else {}
         return block | ({"skip_unchanged": True} if self.skip_unchanged else {})
 
 
@@ -63,7 +66,9 @@ SETTINGS = (
     Setting("openvino-640", "OpenVINO fp32 640 rect", letterbox="rect", backend="openvino"),
 )
 SKIP_UNCHANGED = Setting("skip-unchanged", "fp32 640x640, skip unchanged frames", skip_unchanged=True)
-BY_NAME = {s.name: s for s in (*SETTINGS, SKIP_UNCHANGED)}
+ADAPTIVE = (Setting("adaptive", "fp32 640 rect, idle 0.2 fps", letterbox="rect", idle_fps=0.2),
+            Setting("int8-640-adaptive", "INT8 640 rect, idle 0.2 fps", letterbox="rect", int8=True, idle_fps=0.2))
+BY_NAME = {s.name: s for s in (*SETTINGS, SKIP_UNCHANGED, *ADAPTIVE)}
 
 
 def key_frames(path: Path, count: int) -> list[np.ndarray]:
@@ -249,6 +254,7 @@ class BatchRun:
     wall_s: float
     seconds: dict[str, float]
     segment_workers: int = 0  # 0: one decoder thread and ``workers`` detector threads
+    cpu_s: float | None = None  # CPU seconds of the process and of its worker processes (shared machines: steadier)
 
     @property
     def real_time(self) -> float:
@@ -274,16 +280,21 @@ def batch_run(label: str, setting: Setting, path: Path, keyframes_only: bool, de
         segments = SegmentWorkers(segment_workers, lambda camera: settings, split_from_s=0)
     with tempfile.TemporaryDirectory() as out:
         store = EventStore(Path(out) / "events.db")
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), _cpu_seconds()
         try:
             (report,) = process_recorded(config, Path(out), detector_for, store, workers=workers, segments=segments)
         finally:
             if segments:
-                segments.close()
-        wall = time.perf_counter() - start
+                segments.close()  # the workers are joined: their CPU time is counted
+        wall, cpu = time.perf_counter() - start, _cpu_seconds() - cpu
         store.close()
     if report.error:
         raise RuntimeError(report.error)
     duration = VideoFile(path).probe().duration or report.media_seconds
     return BatchRun(label, setting.name, keyframes_only, report.frames, duration, wall, dict(report.seconds),
-                    segment_workers)
+                    segment_workers, cpu)
+
+
+def _cpu_seconds() -> float:
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime

@@ -165,8 +165,8 @@ def _drive(camera, pipeline, source, detector, workers, gate, report, recorder, 
     if on_start:
         on_start(camera, source.duration)
     last: Frame | None = None
-    rate = camera_rate(camera)
-    if rate is not None:  # it decides frame by frame what to decode next
+    rate = camera_rate(camera, pipeline.memory.params.rest_window)
+    if rate is not None:  # it decides frame by frame what to decode next: one decoder, in order
         segments, source.skip = None, SkipAhead(rate)
     try:
         detected = segments.frames(camera, source, gate, report.seconds) if segments else \

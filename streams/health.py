@@ -11,6 +11,7 @@
     streetorder_open_timers{camera}                dwell timers running now
     streetorder_camera_view{camera,state}          1 for the fixed camera's view state (ok, shifted, moved), else 0
     streetorder_camera_preset{camera,preset}       1 for the PTZ preset the camera shows (none while moved)
+    streetorder_camera_rate{camera,rate}           1 for the analysis rate the camera is at (busy, idle)
     streetorder_events_total{camera,rule,type}     warn / clear / escalate events recorded
     streetorder_inference_seconds{model}           detector latency per frame (histogram)
     streetorder_sink_pending{sink}                 outbox rows still to deliver to the sink
@@ -39,6 +40,7 @@ from events.sender import LATENCY_BUCKETS, OutboxSender, SinkCounters
 log = logging.getLogger(__name__)
 
 VIEW_STATES = ("ok", "shifted", "moved")
+RATE_STATES = ("busy", "idle")
 INFERENCE_BUCKETS = (0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 1.0, 2.0, 5.0)
 
 
@@ -57,6 +59,7 @@ class CameraCounters:
     view: str | None = None  # ok | shifted | moved; None when the camera's view is not checked
     events: dict[tuple[str, str], int] = field(default_factory=dict)  # (rule, type) -> count
     preset: str | None = None  # the PTZ preset the camera shows; None without presets or while moved
+    rate: str = "busy"  # busy (analysed at analysis_fps) or idle (at detect.idle_fps)
 
 
 class LiveMetrics:
@@ -113,6 +116,12 @@ class _CameraCollector:
             for state in VIEW_STATES:
                 view.add_metric([row.camera_id, state], float(row.view == state))
         yield view
+        rate = GaugeMetricFamily("streetorder_camera_rate", "1 for the analysis rate the camera is at (busy: "
+                                 "analysis_fps, idle: detect.idle_fps)", labels=["camera", "rate"])
+        for row in rows:
+            for state in RATE_STATES:
+                rate.add_metric([row.camera_id, state], float(row.rate == state))
+        yield rate
         preset = GaugeMetricFamily("streetorder_camera_preset", "1 for the PTZ preset the camera shows",
                                    labels=["camera", "preset"])
         for row in (r for r in rows if r.preset is not None):

@@ -38,6 +38,7 @@ from streams.frames import Frame
 from streams.health import CameraCounters, LiveMetrics
 from streams.live import Backoff, CameraStatus, LiveClock, LiveSource
 from streams.pipeline import CameraPipeline, change_gate
+from streams.rate import CONFIRMED_WITHIN, AnalysisRate, camera_rate, changed_idle, verdict
 from streams.state import StateStore, capture, resume
 from zones.config import CameraConfig, Config, ConfigError, is_file_source
 from zones.geometry import check_in_frame
@@ -78,12 +79,26 @@ class LiveCamera:
     events: Counter = field(default_factory=Counter)
     gate: ChangeGate | None = None  # skip_unchanged: unchanged frames reuse ``last_detections``
     last_detections: Detections | None = None
+    rate: AnalysisRate | None = None  # detect.idle_fps: the adaptive analysis rate
+    slot: float = 0.0  # the analysis time (monotonic) the frame being analysed was due at
+    next_check: float = 0.0  # when an idle camera's freshest frame is checked for a change next
+    checked_index: int = -1
+
+    @property
+    def rate_state(self) -> str:
+        """busy (analysed at analysis_fps) or idle (at the camera's idle_fps)."""
+        return "busy" if self.rate is None else self.rate.state
+
+    @property
+    def current_period(self) -> float:
+        return self.period if self.rate is None else self.rate.period
 
     def counters(self) -> CameraCounters:
         stats = self.source.stats
         return CameraCounters(self.camera.id, stats.frames_read, self.frames_analysed, self.frames_dropped,
                               stats.reconnects, self.source.status.state == "online", stats.stream_lag,
-                              self.open_timers, self.pipeline.view_state, dict(self.events), self.pipeline.preset)
+                              self.open_timers, self.pipeline.view_state, dict(self.events), self.pipeline.preset,
+                              self.rate_state)
 
     def count_timers(self) -> None:
         timers = self.pipeline.monitor.open_timers()
@@ -106,7 +121,8 @@ class LiveCamera:
             "camera_id": self.camera.id, "name": self.camera.name,
             "source": mask_credentials(self.camera.source), "analysed": self.source.display,
             **status.to_json(), "error": self.error,
-            "analysis_fps": round(1 / self.period, 3), "keyframes_only": self.source.keyframes_only,
+            "analysis_fps": round(1 / self.period, 3), "rate": self.rate_state,
+            "rate_fps": round(1 / self.current_period, 3), "keyframes_only": self.source.keyframes_only,
             "frame_size": stats.frame_size, "keyframe_interval_s": _round(stats.keyframe_interval),
             "frames_read": stats.frames_read, "frames_analysed": self.frames_analysed,
             "frames_dropped": self.frames_dropped, "reconnects": stats.reconnects, "damaged": stats.damaged,
@@ -257,7 +273,8 @@ class LiveRunner:
                             on_status=self._status_changed, wake=self._wake)
         cam = LiveCamera(camera, source, pipeline, self.detector_for(camera), camera.detect.model,
                          1.0 / camera.analysis_fps,
-                         gate=change_gate(camera))
+                         gate=change_gate(camera),
+                         rate=camera_rate(camera, pipeline.memory.params.rest_window, on_grid=False))
         if isinstance(cam.detector, ZoneCrop):
             cam.detector.follow(pipeline.crop_zones)
         cam_ref.append(cam)
@@ -282,18 +299,20 @@ class LiveRunner:
                 cam.next_due = now  # waiting on the camera is not analysis falling behind
                 continue
             cam.last_index = frame.index
-            late = now - cam.next_due
-            missed = int(late // cam.period)
+            period = cam.current_period
+            missed = int((now - cam.next_due) // period)
             cam.frames_dropped += missed
-            cam.next_due += (missed + 1) * cam.period
+            cam.slot = cam.next_due + missed * period
+            cam.next_due = cam.slot + period
             batch.append((cam, frame))
             if len(batch) == MAX_BATCH:
                 break
-        return batch
+        return batch + changed_idle(self.cameras, now, MAX_BATCH - len(batch))
 
     def _idle_wait(self, deadline: float | None) -> float:
         now = time.monotonic()
         upcoming = [c.next_due - now for c in self.cameras if c.error is None and c.next_due > now]
+        upcoming += [c.next_check - now for c in self.cameras if c.rate_state == "idle" and c.next_check > now]
         if deadline is not None:
             upcoming.append(deadline - now)
         return min([0.5, *upcoming]) if upcoming else 0.5
@@ -331,6 +350,10 @@ class LiveRunner:
         cam.frames_analysed += 1
         cam.last_t = frame.t
         cam.count_timers()
+        if cam.rate is not None:
+            confirmed, deadline = verdict(cam.pipeline, frame.t, CONFIRMED_WITHIN * cam.rate.busy_period)
+            cam.next_due = cam.slot + cam.rate.analysed(frame.t, frame.image, confirmed, deadline) - frame.t
+            cam.next_check = time.monotonic() + cam.rate.busy_period
 
     def _check_zones(self, cam: LiveCamera, frame: Frame) -> bool:
         """On the first frame: every zone must lie in the frame, else the camera stops with one sentence."""

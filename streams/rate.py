@@ -48,8 +48,9 @@ class AnalysisRate:
     """The busy/idle state of one camera and when its next frame is to be analysed (see the module docstring)."""
 
     def __init__(self, busy_fps: float, idle_fps: float, idle_after: float = 10.0,
-                 region: tuple[float, float, float, float] | None = None):
+                 region: tuple[float, float, float, float] | None = None, on_grid: bool = True):
         self.busy_period = 1.0 / busy_fps
+        self.on_grid = on_grid  # batch: next times on the full rate's grid; live frames come when they come
         self.idle_period = max(1.0 / idle_fps, self.busy_period)
         self.idle_after = idle_after
         self.region = region
@@ -89,7 +90,7 @@ class AnalysisRate:
         wait = self.period
         if deadline is not None and self.state == "idle":
             wait = min(wait, max(deadline - t, self.busy_period))
-        self.next_t = self._on_grid(t + wait)
+        self.next_t = self._on_grid(t + wait) if self.on_grid else t + wait
         return self.next_t
 
     def _on_grid(self, t: float) -> float:
@@ -97,13 +98,16 @@ class AnalysisRate:
         return math.ceil((t - GRID_SLACK) / self.busy_period) * self.busy_period
 
 
-def camera_rate(camera: CameraConfig) -> AnalysisRate | None:
-    """The camera's adaptive rate, or None when ``detect.idle_fps`` is not set (or a moving camera)."""
+def camera_rate(camera: CameraConfig, rest_window: float, on_grid: bool = True) -> AnalysisRate | None:
+    """The camera's adaptive rate, or None when ``detect.idle_fps`` is not set (or a moving camera). It goes idle
+    after ``idle_after``, but never before ``rest_window`` and one frame: a car that just stopped must have come to
+    rest (and be confirmed on every frame since) first."""
     idle_fps = camera.detect.idle_fps
     if idle_fps is None or camera.moving or idle_fps >= camera.analysis_fps:
         return None
     region = watched_region([z.polygon for z in camera.zones if z.type != "ignore" and z.polygon is not None])
-    return AnalysisRate(camera.analysis_fps, idle_fps, camera.detect.idle_after, region)
+    idle_after = max(camera.detect.idle_after, rest_window + 1.0 / camera.analysis_fps)
+    return AnalysisRate(camera.analysis_fps, idle_fps, idle_after, region, on_grid)
 
 
 def verdict(pipeline, t: float, within: float) -> tuple[bool, float | None]:
@@ -121,6 +125,28 @@ def verdict(pipeline, t: float, within: float) -> tuple[bool, float | None]:
                 elif escalate is not None and not timer.escalated:
                     due.append(timer.since_t + escalate)
     return confirmed, min(due, default=None)
+
+
+def changed_idle(cameras: list, now: float, room: int) -> list[tuple]:
+    """The live loop's cheap check: idle cameras (``streams.live_runner.LiveCamera``) not due whose freshest frame
+    changed in the watched region, checked once per full-rate period without analysing it, up to ``room`` of them;
+    each is made due now (and the analysis of that frame makes it busy)."""
+    changed = []
+    for cam in cameras:
+        if len(changed) == room:
+            break
+        if cam.rate is None or cam.rate.state != "idle" or cam.error is not None or cam.next_due <= now \
+                or now < cam.next_check:
+            continue
+        cam.next_check = now + cam.rate.busy_period
+        frame = cam.source.latest(max(cam.last_index, cam.checked_index))
+        if frame is None:
+            continue
+        cam.checked_index = frame.index
+        if cam.rate.changed(frame.image):
+            cam.last_index, cam.slot, cam.next_due = frame.index, now, now + cam.rate.busy_period
+            changed.append((cam, frame))
+    return changed
 
 
 class SkipAhead:

@@ -10,6 +10,8 @@ the test is about the rate, not the network."""
 from __future__ import annotations
 
 import json
+import threading
+import time
 from fractions import Fraction
 
 import av
@@ -19,7 +21,9 @@ import pytest
 from detector.detections import Detections
 from events.store import EventStore
 from streams.batch import process_recorded
+from streams.live_runner import LiveRunner
 from streams.rate import AnalysisRate, SkipAhead
+from streams.state import StateStore
 from zones.config import parse_config
 
 SIZE, FPS, SECONDS = (320, 180), 5, 180
@@ -28,8 +32,8 @@ BLUE_ARRIVES = 62.5
 STILL = np.full((180, 320, 3), 90, np.uint8)
 
 
-def street_video(path, gop: int = FPS):
-    """The quiet street: the red car from the start, the blue one from ``BLUE_ARRIVES``."""
+def street_video(path, gop: int = FPS, seconds: int = SECONDS, blue_arrives: float = BLUE_ARRIVES):
+    """The quiet street: the red car from the start, the blue one from ``blue_arrives``."""
     rng = np.random.default_rng(3)
     background = rng.integers(60, 140, (SIZE[1] // 4, SIZE[0] // 4, 3), dtype=np.uint8).repeat(4, 0).repeat(4, 1)
     with av.open(str(path), "w") as container:
@@ -37,11 +41,11 @@ def street_video(path, gop: int = FPS):
                                                                       "sc_threshold": "0", "bf": "0"})
         stream.width, stream.height, stream.pix_fmt = *SIZE, "yuv420p"
         stream.codec_context.time_base = Fraction(1, FPS)
-        for index in range(SECONDS * FPS):
+        for index in range(seconds * FPS):
             image = np.clip(background + rng.normal(0, 2, background.shape), 0, 255).astype(np.uint8)
             x1, y1, x2, y2 = RED_CAR
             image[y1:y2, x1:x2] = (30, 30, 220)
-            if index / FPS >= BLUE_ARRIVES:
+            if index / FPS >= blue_arrives:
                 x1, y1, x2, y2 = BLUE_CAR
                 image[y1:y2, x1:x2] = (220, 40, 30)
             frame = av.VideoFrame.from_ndarray(image, format="bgr24")
@@ -168,3 +172,48 @@ def test_the_same_events_with_one_worker_and_with_two(tmp_path):
     one = run(tmp_path, video, "one", 0.2, workers=1)
     two = run(tmp_path, video, "two", 0.2, workers=2)
     assert one[2] == two[2] and one[0].frames == two[0].frames
+
+
+# -- live -------------------------------------------------------------------------------------------------------
+
+
+def test_a_live_camera_goes_idle_and_is_busy_within_a_check_when_a_car_arrives(tmp_path):
+    video = street_video(tmp_path / "live.mp4", seconds=40, blue_arrives=16.0)
+    config = parse_config({"analysis_fps": 2, "detect": {"view_check": False, "idle_fps": 0.1, "idle_after": "3s"},
+                           "cameras": [{"id": "quiet", "source": str(video), "zones": [
+                               {"id": "walk", "type": "sidewalk", "polygon": [[0, 100], [320, 100], [320, 180],
+                                                                              [0, 180]]}]}]})
+    store, states = EventStore(tmp_path / "events.db"), StateStore(tmp_path / "state.db")
+    runner = LiveRunner(config, tmp_path, lambda camera: ColourCars(), store, states, include_files=True).start()
+    stop = threading.Event()
+    loop = threading.Thread(target=runner.run, args=(stop,))
+    loop.start()
+    try:
+        (cam,) = runner.cameras
+        while cam.last_t is None:  # the replay's media time 0 is about the first frame's arrival
+            time.sleep(0.05)
+            assert loop.is_alive()
+        start = cam.last_t
+        seen = []  # (media time, health) while it runs
+        while cam.last_t < start + 23.0:
+            seen.append((cam.last_t - start, cam.health()))
+            time.sleep(0.1)
+            assert loop.is_alive()
+        health, metrics = cam.health(), runner.metrics.text()
+        objects = {o.object_id: o for o in cam.pipeline.memory.objects}
+    finally:
+        stop.set()
+        loop.join(30)
+        store.close()
+        states.close()
+    idle = [h for t, h in seen if h["rate"] == "idle"]
+    assert idle and idle[0]["rate_fps"] == 0.1 and idle[0]["analysis_fps"] == 2.0
+    assert any(t < 16.0 for t, h in seen if h["rate"] == "idle")
+    # busy again on the blue car's arrival at 16 s, for idle_after (rest_window 5 s and a frame)
+    assert {h["rate"] for t, h in seen if 16.6 <= t <= 21.0} == {"busy"}
+    assert f'streetorder_camera_rate{{camera="quiet",rate="{health["rate"]}"}} 1.0' in metrics
+    # analysed at 2 fps for the first 6 s, idle until 16 s (one analysis at 16 s at most), then busy for 6 s: far
+    # fewer than the 46 slots of 23 s
+    assert health["frames_analysed"] < 32
+    blue = objects[2]  # seen on the first check after it arrived (every 0.5 s), not 10 s later
+    assert 16.0 <= blue.since_t - start <= 18.0  # a check every 0.5 s, on a loaded machine

@@ -44,7 +44,7 @@ class DetectSettings(StrictModel):
                                                            "(back to analysis_fps at once on a change); null: "
                                                            "always analysis_fps.")
     idle_after: Seconds = Field(10.0, gt=0, description="With idle_fps, how long nothing must change before the "
-                                                        "rate drops (keep it above resting.rest_window).")
+                                                        "rate drops (at least resting.rest_window and one frame).")
 
 
 class RestingSettings(StrictModel):
