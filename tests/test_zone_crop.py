@@ -3,6 +3,7 @@ frame's pixels, the crop follows zones the view check moved, and a view that mov
 
 from __future__ import annotations
 
+import av
 import cv2
 import numpy as np
 import pytest
@@ -110,3 +111,31 @@ def test_on_real_footage_the_crop_finds_the_objects_standing_in_the_zones_again(
     assert len(wanted) >= 3
     iou = box_iou(wanted.xyxy, cropped.xyxy) * (wanted.class_id[:, None] == cropped.class_id[None, :])
     assert (iou.max(axis=1) >= 0.7).mean() >= 0.8
+
+
+def test_process_points_the_crop_at_its_pipelines_zones(tmp_path):
+    from events.store import EventStore
+    from streams.batch import process_recorded
+    from tests.test_camera_moves import scene, view_of
+
+    video = tmp_path / "street.mp4"
+    with av.open(str(video), "w") as container:  # a still, textured street: the view check says ok
+        stream = container.add_stream("libx264", rate=10)
+        stream.width, stream.height, stream.pix_fmt = 640, 360, "yuv420p"
+        image = view_of(scene(1), 0, 0)
+        for index in range(30):
+            frame = av.VideoFrame.from_ndarray(image, format="bgr24")
+            frame.pts = index
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode())
+    zone = {"id": "walk", "type": "sidewalk", "polygon": [[100, 250], [400, 250], [400, 350], [100, 350]]}
+    config = parse_config({"analysis_fps": 2, "plates": {"enabled": False}, "detect": {"crop": "zones"},
+                           "cameras": [{"id": "cam-01", "source": str(video), "zones": [zone]}]})
+    fake = Fake()
+    crop = ZoneCrop(fake, [])  # the config's zones left out: only the pipeline's can give a crop
+    store = EventStore(tmp_path / "events.db")
+    (report,) = process_recorded(config, tmp_path / "out", lambda camera: crop, store)
+    store.close()
+    assert report.error is None and report.frames >= 5
+    # 300 x 100 widened by 45 and 15 px, raised by 100, clipped at the frame's bottom: rows 135-360, columns 55-445
+    assert {fed[:2] for fed, _ in fake.fed} == {(225, 390)}
