@@ -32,8 +32,9 @@ def notice(event: dict[str, Any], leave_within: float) -> dict[str, Any]:
     what = WHAT.get(rule, "it")
     leave_by = None
     deadline = f"within {leave_within / 60:.0f} minutes"
-    if event.get("ts"):
-        moment = datetime.fromisoformat(event["ts"]) + timedelta(seconds=leave_within)
+    moment = _wall_time(event.get("ts"))
+    if moment is not None:
+        moment += timedelta(seconds=leave_within)
         leave_by = moment.isoformat()
         deadline = f"by {moment:%H:%M}"
     plate = event.get("plate")
@@ -41,3 +42,15 @@ def notice(event: dict[str, Any], leave_within: float) -> dict[str, Any]:
     subject = f"{plate}: " if plate else ""
     return {"plate": plate, "place": where, "rule": rule, "leave_by": leave_by,
             "text": f"{subject}{rule.replace('_', ' ')} at {where}. Please move {what} {deadline}."}
+
+
+def _wall_time(ts: Any) -> datetime | None:
+    """The warn's wall time, or None (no ``ts``, or one that is not ISO-8601: the event is stored all the same).
+
+    >>> _wall_time("2026-11-22T08:10:00+08:00").hour, _wall_time("yesterday"), _wall_time(None)
+    (8, None, None)
+    """
+    try:
+        return datetime.fromisoformat(ts) if isinstance(ts, str) else None
+    except ValueError:
+        return None
