@@ -2,7 +2,7 @@
 
 A camera is *busy* (analysed at ``analysis_fps``) until nothing changed in or near its zones (the change gate's
 thumbnail of the watched region, against the last analysed frame) for ``idle_after`` seconds and every resting
-object was confirmed on the last analysed frame; then it is *idle* and analysed every ``1 / idle_fps`` seconds,
+object was confirmed recently (``AnalysisRate.recent``); then it is *idle* and analysed every ``1 / idle_fps`` seconds,
 never later than the next dwell timer's warn or escalation (so those come on the frame they would come on at the
 full rate). An analysed frame that changed, a resting object not confirmed, or a view that is not ``ok`` makes it
 busy again at once.
@@ -40,7 +40,6 @@ from detector.change import region_thumbnail, thumbnails_differ, watched_region
 from zones.config import CameraConfig
 
 GRID_SLACK = 1e-3  # as ``streams.frames.Sampler``: a frame this much before a grid point is on it
-CONFIRMED_WITHIN = 1.5  # full-rate periods: a resting object seen this recently counts as confirmed
 DECODER_WAIT = 2.0  # seconds the decoder waits for the verdict on an idle frame at most (then it reads on)
 
 
@@ -59,6 +58,13 @@ class AnalysisRate:
         self.idle_frames = 0  # frames analysed while idle
         self._reference: np.ndarray | None = None  # thumbnail of the last analysed frame
         self._quiet_since: float | None = None
+
+    @property
+    def recent(self) -> float:
+        """Seconds within which a resting object must have been confirmed: one idle period and one full-rate
+        period, so a detection missed on one idle frame (a flickering bicycle) does not end the idle rate, two do.
+        An object that left changes the thumbnail anyway."""
+        return self.idle_period + self.busy_period
 
     @property
     def period(self) -> float:
