@@ -140,13 +140,18 @@ class CapacityRun:
 
 def capacity_config(footage: Footage, cameras: int, keyframes_only: bool) -> Config:
     """``cameras`` cameras replaying ``footage``, analysed at 1 fps, with a sidewalk zone drawn on the main stream."""
-    return parse_config({
+    return parse_config(capacity_raw(footage, cameras, keyframes_only))
+
+
+def capacity_raw(footage: Footage, cameras: int, keyframes_only: bool) -> dict:
+    """The config of ``capacity_config`` as YAML data (what a cluster's actors get as text)."""
+    return {
         "analysis_fps": 1,
         "live": {"save_every": "5s"},
         "cameras": [{"id": f"cam-{i + 1:02d}", "source": str(footage.path), "keyframes_only": keyframes_only,
                      "frame_size": [1920, 1080], "zones": [{"id": "walk", "type": "sidewalk", "polygon": SIDEWALK}]}
                     for i in range(cameras)],
-    })
+    }
 
 
 def capacity_run(footage: Footage, cameras: int, keyframes_only: bool, detector: Detector,

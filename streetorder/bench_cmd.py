@@ -11,6 +11,8 @@ speed setting, and docs/PERFORMANCE.md written from both (see ``evaluation.bench
 from __future__ import annotations
 
 import argparse
+import functools
+import importlib.util
 import json
 import logging
 import os
@@ -36,6 +38,7 @@ from evaluation.bench import (
     make_footage,
     median_decode,
 )
+from evaluation.bench_cluster import on_cluster, one_process, overhead_rows
 from evaluation.bench_speed import (
     BY_NAME,
     SETTINGS,
@@ -49,13 +52,14 @@ from evaluation.bench_speed import (
     stage_costs,
 )
 from models.registry import DEFAULT_MODEL, cache_dir
+from streetorder.process_cmd import DetectorCache
 from zones.schedule import parse_duration
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_CLIP = ROOT.parent / "shared" / "data" / "clips" / "pedestrian_street_1080p.mp4"
 PERF = ROOT / "docs" / "perf"
 DECODE_CASES = (("1080p", False), ("1080p", True), ("360p", False), ("360p", True))
-PARTS = ("decode", "stages", "inference", "naive", "capacity", "batch")
+PARTS = ("decode", "stages", "inference", "naive", "capacity", "batch", "cluster")
 # name: (footage, key frames only, setting)
 SERIES = {
     "360p-keyframes-default": ("360p", True, "square-640"),
@@ -86,6 +90,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     p.add_argument("--capacity-repeats", type=int, default=3, help="runs at the capacity boundary (median)")
     p.add_argument("--window", type=parse_duration, default=20.0, help="measured seconds per capacity run")
     p.add_argument("--max-cameras", type=int, default=96)
+    p.add_argument("--cluster-cameras", type=int, default=8, help="cluster: live cameras run in both places")
     p.add_argument("--only", choices=PARTS, action="append", help="only these measurements (repeatable)")
     p.add_argument("--series", choices=tuple(SERIES), action="append", help="only these capacity series")
     p.add_argument("--batch-seconds", type=parse_duration, default=300.0, help="length of the batch recording")
@@ -160,6 +165,10 @@ def measure_speed(args: argparse.Namespace, console: Console) -> int:
         report["capacity"] = capacity(console, args, footage, calibration, work, report)
         show(console, "Cameras sustained at analysis_fps 1",
              perf_report.capacity_rows(report["capacity"], (report.get("naive") or {}).get("cameras")))
+    if "cluster" in parts and (runs := cluster_overhead(console, args, footage["360p"], work)):
+        report["cluster"] = runs
+        show(console, "Live cameras, one process vs a 2-node local cluster on the same cores (360p key frames, "
+             "analysis_fps 1)", overhead_rows(runs))
     if "batch" in parts:
         report["batch"] = batch(console, args, work)
         show(console, "Batch speed: `streetorder process` on a 1080p 25 fps recording at analysis_fps 1",
@@ -243,6 +252,22 @@ def estimate(report: dict, setting: Setting, kind: str, keyframes: bool) -> int:
         return 1
     cores = os.cpu_count() or 1
     return max(1, int(0.8 * cores / (cores / rate + decode)))
+
+
+def cluster_overhead(console: Console, args, footage: Footage, work: Path) -> list[dict]:
+    """``--cluster-cameras`` cameras in one process (``--workers`` threads), then on a 2-node local Ray cluster."""
+    if importlib.util.find_spec("ray") is None:
+        console.print("cluster: Ray is not installed (the cluster extra); not measured", highlight=False)
+        return []
+    detectors = functools.partial(DetectorCache, model=args.model, backend=None, workers=2)  # one core each
+    config = capacity_config(footage, 1, True)
+    detector = detectors(config).for_camera(config.cameras[0])
+    runs = [one_process(footage, args.cluster_cameras, detector, args.window, args.workers),
+            on_cluster(footage, args.cluster_cameras, args.window, detectors)]
+    for run in runs:
+        console.print(f"  {run.where}: {run.cameras} cameras, {run.analysed} of {run.expected} slots analysed, "
+                      f"{run.cpu_cores:.2f} cores, {run.cpu_ms_per_frame:.0f} CPU ms per frame", highlight=False)
+    return [asdict(run) for run in runs]
 
 
 def batch(console: Console, args, work: Path) -> list[dict]:
