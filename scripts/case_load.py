@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import random
+import re
 import sys
 import tempfile
 import time
@@ -95,7 +96,14 @@ def measure_routes(base: str, db_path: str, runs: int) -> Timer:
     warns = db.execute("SELECT count(*) FROM events WHERE type = 'warn'").fetchone()[0]
     event = db.execute("SELECT event_id FROM events WHERE type = 'warn' ORDER BY rowid LIMIT 1 OFFSET ?",
                        (warns // 2,)).fetchone()[0]
+    waiting = [r[0] for r in db.execute(  # without a clear event, which would verify them once handled
+        "SELECT d.event_id FROM review_dispatches d JOIN events e USING (event_id) WHERE d.state = 'dispatched' "
+        "AND d.district = 'Lucheng' AND d.grid = 'LC-01' AND NOT EXISTS (SELECT 1 FROM events c WHERE c.camera_id "
+        "= e.camera_id AND c.zone_id = e.zone_id AND c.object_id = e.object_id AND c.type = 'clear') "
+        "ORDER BY d.dispatched_at DESC")]
     db.close()
+    if len(waiting) < runs:
+        raise SystemExit(f"only {len(waiting)} dispatched cases left in LC-01 for {runs} runs; build the store again")
     ada, dora, rita, olga = (log_in(base, name) for name in ("ada", "dora", "rita", "officer-lc-01"))
     timer = Timer()
     get = lambda client, path: lambda _i: client.get(path)  # noqa: E731
@@ -125,6 +133,14 @@ def measure_routes(base: str, db_path: str, runs: int) -> Timer:
     ]
     for client, label, path in routes:
         timer.measure(label, get(client, path), runs)
+    officer_csrf = re.search(r'name="csrf" value="([^"]+)"', olga.get("/officer").text)[1]
+    dispatcher_csrf = re.search(r'name="csrf" value="([^"]+)"', dora.get("/officer").text)[1]
+    timer.measure("POST /api/cases/handled (officer, a note)", lambda i: olga.post(
+        "/api/cases/handled", data={"case": waiting[i], "note": "moved on"},
+        headers={"X-CSRF-Token": officer_csrf}), runs)
+    for step in ("verify", "close"):
+        timer.measure(f"POST /api/cases/{step} (dispatcher)", lambda i, step=step: dora.post(
+            f"/api/cases/{step}", json={"case": waiting[i]}, headers={"X-CSRF-Token": dispatcher_csrf}), runs)
     for label, path in (("GET  /map", "/map"), ("GET  /api/map", "/api/map")):
         if ada.get(path).status_code == 404:
             print(f"{path}: not in this app (skipped)")
