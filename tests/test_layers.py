@@ -40,7 +40,7 @@ OURS = frozenset(LAYERS) | {"tests"}
 # restarts, the health surface, decoding ahead of detector workers, a PTZ camera's stages per preset). Every other
 # module of streams/ is a source.
 STREAM_COMPOSITION = frozenset({"pipeline", "batch", "live_runner", "state", "health", "overlap", "config_rules",
-                                "patrol", "view_stages", "segment_workers", "cluster_live", "cluster_batch"})
+                                "patrol", "view_stages", "segment_workers", "cluster_live", "cluster_batch", "rate"})
 STREAM_SOURCE_LAYER = LEAVES
 
 
