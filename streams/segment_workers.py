@@ -12,7 +12,9 @@ For other runners (a Ray cluster, ...), two pure functions with picklable argume
   camera's ``ChangeGate`` and raises the whole-file run's ``SourceError`` for a damaged or truncated file).
 
 Images cross processes through ``multiprocessing.shared_memory``, one block per frame: a 1080p frame costs the
-main process about 3 ms that way, 12 ms pickled through a pipe (measured on the 2-core bench machine).
+main process about 3 ms that way, 12 ms pickled through a pipe (measured on the 2-core bench machine). The workers
+are spawned, so a script that uses ``SegmentWorkers`` needs the ``if __name__ == "__main__":`` guard (the
+``streetorder`` command has it).
 """
 
 from __future__ import annotations
@@ -35,6 +37,10 @@ from streams.frames import Frame
 from streams.segments import Segment, long_enough, plan_segments
 
 SPLIT_FROM_S = 120.0  # shorter files go the threaded way: starting the worker processes costs a second or two
+# with two workers the threaded path already keeps two cores busy, and segments cost more CPU (worker start-up, the
+# images' transfer): measured on the 2-core machine, they only pay where one decoder thread and the main thread
+# are the bound, i.e. with more cores
+SEGMENTS_FROM_WORKERS = 3
 SEGMENT_FRAMES = 16  # sampled frames per segment: about 100 MB of 1080p images held per segment in flight
 
 
@@ -118,6 +124,12 @@ class SegmentWorkers:
         self.split_from_s = SPLIT_FROM_S if split_from_s is None else split_from_s
         self.segment_frames = segment_frames
         self._pool: ProcessPoolExecutor | None = None
+
+    @classmethod
+    def for_process(cls, workers: int, settings_for: Callable) -> SegmentWorkers | None:
+        """What ``streetorder process --workers N`` uses: segment workers from ``SEGMENTS_FROM_WORKERS`` on, else
+        None (threads)."""
+        return cls(workers, settings_for) if workers >= SEGMENTS_FROM_WORKERS else None
 
     def takes(self, camera, source) -> bool:
         """Whether ``camera``'s recording (``source``, probed) runs in segments: a fixed camera's video file of at

@@ -23,7 +23,7 @@ from events.store import EventStore
 from models.taxonomy import Taxonomy
 from streams.batch import CameraReport, process_recorded
 from streams.pipeline import STAGES
-from streams.segment_workers import SPLIT_FROM_S, DetectorSettings, SegmentWorkers
+from streams.segment_workers import SEGMENTS_FROM_WORKERS, SPLIT_FROM_S, DetectorSettings, SegmentWorkers
 from streetorder.cluster_cmd import add_cluster_arguments, process_cluster
 from streetorder.sinks_cmd import drain, open_senders
 from zones.config import CameraConfig, Config, is_file_source, load_config
@@ -47,10 +47,11 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
                    help="at the end, wait this long for the sinks to get every event (default 30; what is left is "
                         "sent by the next run or `streetorder sinks send`)")
     p.add_argument("--workers", type=worker_count, default=default_workers(),
-                   help=f"workers side by side, one core each (default: the CPU count): a fixed camera's video "
-                        f"file of {SPLIT_FROM_S:g} s or more is cut into segments that this many processes decode "
-                        "and detect, one decoder each; shorter files, image folders and moving cameras get one "
-                        "decoder thread and this many detector threads")
+                   help=f"workers side by side, one core each (default: the CPU count). From "
+                        f"{SEGMENTS_FROM_WORKERS} workers on, a fixed camera's video file of {SPLIT_FROM_S:g} s or "
+                        "more is cut into segments that this many processes decode and detect, one decoder each; "
+                        "otherwise (fewer workers, shorter files, image folders, moving cameras) one decoder thread "
+                        "feeds this many detector threads. Either way the events are the same")
     add_cluster_arguments(p)
     p.set_defaults(run=run)
 
@@ -139,7 +140,7 @@ def _process_here(args: argparse.Namespace, config: Config, store: EventStore, d
             elapsed = task.elapsed or 1e-9
             progress.update(tasks[camera.id], completed=frame.t, frames=frames, fps=frames / elapsed)
 
-        segments = SegmentWorkers(workers, detectors.settings_for) if workers > 1 else None
+        segments = SegmentWorkers.for_process(workers, detectors.settings_for)
         try:
             reports = process_recorded(config, args.out, detectors.for_camera, store, origin=args.start_time,
                                        annotate=args.annotate, cameras=args.camera, on_start=on_start,

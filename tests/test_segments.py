@@ -198,6 +198,7 @@ def test_the_command_line_runs_long_files_in_segment_processes(tmp_path, require
     path.write_text(yaml.safe_dump(example))
     plans = []
     monkeypatch.setattr(segment_workers, "SPLIT_FROM_S", 0.0)
+    monkeypatch.setattr(segment_workers, "SEGMENTS_FROM_WORKERS", 2)  # on this 2-core machine: from 3
     monkeypatch.setattr(segment_workers, "plan_segments", lambda *a: plans.append(plan_segments(*a)) or plans[-1])
     runs = {}
     for workers in (1, 2):
