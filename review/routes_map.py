@@ -31,7 +31,7 @@ _SETUP = threading.Lock()
 
 @router.get("/map", response_class=HTMLResponse)
 def map_page(request: Request, session: SignedIn) -> Response:
-    return render(request, "map.html", officer=session.user.is_officer, max_events=MAX_EVENTS)
+    return render(request, "map.html", officer=session.user.is_officer)
 
 
 @router.get("/api/map")
