@@ -165,7 +165,9 @@ def _drive(camera, pipeline, source, detector, workers, gate, report, recorder, 
     if on_start:
         on_start(camera, source.duration)
     last: Frame | None = None
-    rate = camera_rate(camera, pipeline.memory.params.rest_window)
+    # a moving camera's pipeline has no single resting memory, and camera_rate gives it no rate anyway
+    rate = None if camera.moving or camera.detect.idle_fps is None else \
+        camera_rate(camera, pipeline.memory.params.rest_window)
     if rate is not None:  # it decides frame by frame what to decode next: one decoder, in order
         segments, source.skip = None, SkipAhead(rate)
     try:

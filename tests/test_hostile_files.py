@@ -258,7 +258,8 @@ def test_a_full_disk_when_finishing_keeps_the_true_counts() -> None:
     report = CameraReport("cam")
     recorder = SimpleNamespace(already_known=1)
     with pytest.raises(OSError):
-        _drive(SimpleNamespace(id="cam"), FullAtTheEnd(), frames, detector, 1, None, report, recorder, None, None)
+        camera = SimpleNamespace(id="cam", moving=False, detect=SimpleNamespace(idle_fps=None))
+        _drive(camera, FullAtTheEnd(), frames, detector, 1, None, report, recorder, None, None)
     assert (report.frames, report.inferred, report.already_known) == (3, 3, 1)  # not "every frame reused"
 
 
