@@ -106,7 +106,7 @@ def median_decode(footage: Footage, keyframes_only: bool, repeats: int) -> Decod
 @dataclass(frozen=True)
 class CapacityRun:
     cameras: int
-    expected: int  # analysis slots in the measured window (cameras x seconds x analysis_fps)
+    expected: int  # analysis slots in the measured window (cameras x seconds x analysis_fps; adaptive: as scheduled)
     analysed: int
     dropped: int  # slots skipped because analysis fell behind
     decode_lag_growth: float  # worst growth of a reader's lag behind real time over the window, seconds
@@ -115,6 +115,7 @@ class CapacityRun:
     seconds: float  # length of the measured window
     rss_mb: float = 0.0  # the process's resident memory at the window's end
     rss_baseline_mb: float = 0.0  # ... and just before the cameras started (the detector loaded)
+    idle: int = 0  # cameras at the adaptive rate's idle rate at the window's end
 
     @property
     def mb_per_camera(self) -> float:
@@ -138,15 +139,17 @@ class CapacityRun:
                 and self.cpu_cores < CPU_LIMIT * (os.cpu_count() or 1))
 
 
-def capacity_config(footage: Footage, cameras: int, keyframes_only: bool) -> Config:
-    """``cameras`` cameras replaying ``footage``, analysed at 1 fps, with a sidewalk zone drawn on the main stream."""
-    return parse_config(capacity_raw(footage, cameras, keyframes_only))
+def capacity_config(footage: Footage, cameras: int, keyframes_only: bool, detect: dict | None = None) -> Config:
+    """``cameras`` cameras replaying ``footage``, analysed at 1 fps, with a sidewalk zone drawn on the main stream
+    (``detect``: a ``detect:`` block, e.g. the adaptive rate's ``idle_fps``)."""
+    return parse_config(capacity_raw(footage, cameras, keyframes_only, detect))
 
 
-def capacity_raw(footage: Footage, cameras: int, keyframes_only: bool) -> dict:
+def capacity_raw(footage: Footage, cameras: int, keyframes_only: bool, detect: dict | None = None) -> dict:
     """The config of ``capacity_config`` as YAML data (what a cluster's actors get as text)."""
     return {
         "analysis_fps": 1,
+        **({"detect": detect} if detect else {}),
         "live": {"save_every": "5s"},
         "cameras": [{"id": f"cam-{i + 1:02d}", "source": str(footage.path), "keyframes_only": keyframes_only,
                      "frame_size": [1920, 1080], "zones": [{"id": "walk", "type": "sidewalk", "polygon": SIDEWALK}]}
@@ -155,12 +158,13 @@ def capacity_raw(footage: Footage, cameras: int, keyframes_only: bool) -> dict:
 
 
 def capacity_run(footage: Footage, cameras: int, keyframes_only: bool, detector: Detector,
-                 seconds: float = 30.0, warmup: float = 4.0, workers: int = 1) -> CapacityRun:
+                 seconds: float = 30.0, warmup: float = 4.0, workers: int = 1,
+                 detect: dict | None = None) -> CapacityRun:
     """Run the live loop on ``cameras`` paced replays of ``footage`` and measure a ``seconds`` window after all of
     them are online and ``warmup`` has passed."""
     if warmup + seconds + 5 > footage.seconds:
         raise ValueError(f"the footage lasts {footage.seconds:g} s; make it longer than warm-up plus the window")
-    config = capacity_config(footage, cameras, keyframes_only)
+    config = capacity_config(footage, cameras, keyframes_only, detect)
     baseline = resident_mb()
     with tempfile.TemporaryDirectory(prefix="streetorder-bench-") as out:
         store, state = EventStore(Path(out) / "events.db"), StateStore(Path(out) / "state.db")
@@ -177,6 +181,7 @@ def capacity_run(footage: Footage, cameras: int, keyframes_only: bool, detector:
             time.sleep(seconds)
             after, cpu, wall = _counts(runner), time.process_time() - cpu, time.monotonic() - wall
             rss = resident_mb()
+            idle = sum(1 for c in runner.cameras if c.rate_state == "idle")
             growth = max(b - a for a, b in zip(lags, _lags(runner), strict=True))
             latency = [b - a for a, b in zip(latency, _latency(runner), strict=True)]
         finally:
@@ -185,8 +190,10 @@ def capacity_run(footage: Footage, cameras: int, keyframes_only: bool, detector:
             store.close()
             state.close()
     analysed, dropped = after[0] - before[0], after[1] - before[1]
-    return CapacityRun(cameras, round(cameras * wall), analysed, dropped, growth,
-                       1000 * latency[0] / max(latency[1], 1), cpu / wall, wall, rss, baseline)
+    # an idle camera's slots come at its idle rate: every slot scheduled was analysed or dropped
+    slots = analysed + dropped if (detect or {}).get("idle_fps") else round(cameras * wall)
+    return CapacityRun(cameras, slots, analysed, dropped, growth,
+                       1000 * latency[0] / max(latency[1], 1), cpu / wall, wall, rss, baseline, idle)
 
 
 def resident_mb() -> float:

@@ -12,11 +12,11 @@ from __future__ import annotations
 import hashlib
 import subprocess
 from collections.abc import Callable
-from dataclasses import asdict, replace
+from dataclasses import replace
 from pathlib import Path
 
 from evaluation.bench import FPS, Footage, make_footage
-from evaluation.bench_speed import BY_NAME, batch_run, setting_detector, setting_model
+from evaluation.bench_speed import batch_series
 
 QUIET = "-quiet"  # the suffix of a quiet footage's name: "360p-quiet", "1080p-quiet"
 HELD_S = 10  # seconds of the held, noisy frame; make_footage loops it
@@ -54,15 +54,4 @@ def quiet_batch(args, work: Path, calibration, note: Callable[[str], None]) -> l
     """``process`` on a quiet 1080p recording of ``--batch-seconds``, at the full rate and with the adaptive rate
     (the INT8 model of the busy recording's calibration)."""
     (recording,) = quiet_footage(args.clip, work, args.batch_seconds, ("1080p",)).values()
-    runs = []
-    for setting_name, keyframes in BATCH:
-        setting = BY_NAME[setting_name]
-        model = setting_model(setting, args.model, recording.size, calibration, work)
-        detector = setting_detector(setting, args.model, recording.size, calibration, work,
-                                    threads=1 if args.workers > 1 else None)
-        result = batch_run(f"{setting.label}, quiet street", setting, recording.path, keyframes,
-                           lambda camera, d=detector: d, args.workers, setting.detect_config(model))
-        note(f"  {result.label}, {'key frames' if keyframes else 'all frames'}: {result.frames} frames of "
-             f"{result.video_s:.0f} s in {result.wall_s:.1f} s = {result.real_time:.1f}x real time")
-        runs.append(asdict(result))
-    return runs
+    return batch_series(recording, BATCH, args.model, calibration, work, args.workers, note, ", quiet street")

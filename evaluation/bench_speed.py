@@ -12,8 +12,8 @@ import resource
 import statistics
 import tempfile
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import av
@@ -293,6 +293,24 @@ def batch_run(label: str, setting: Setting, path: Path, keyframes_only: bool, de
     duration = VideoFile(path).probe().duration or report.media_seconds
     return BatchRun(label, setting.name, keyframes_only, report.frames, duration, wall, dict(report.seconds),
                     segment_workers, cpu)
+
+
+def batch_series(footage, series: Iterable[tuple[str, bool]], model: str, calibration: list[np.ndarray], work: Path,
+                 workers: int, note: Callable[[str], None], where: str = "") -> list[dict]:
+    """``batch_run`` on ``footage`` (a 1080p ``Footage``) for each (setting name, key frames only) of ``series``,
+    each run noted as it ends; ``where`` is added to the labels (", quiet street")."""
+    runs = []
+    for setting_name, keyframes in series:
+        setting = BY_NAME[setting_name]
+        weights = setting_model(setting, model, footage.size, calibration, work)
+        detector = setting_detector(setting, model, footage.size, calibration, work,
+                                    threads=1 if workers > 1 else None)
+        result = batch_run(setting.label + where, setting, footage.path, keyframes, lambda camera, d=detector: d,
+                           workers, setting.detect_config(weights))
+        note(f"  {result.label}, {'key frames' if keyframes else 'all frames'}: {result.frames} frames of "
+             f"{result.video_s:.0f} s in {result.wall_s:.1f} s = {result.real_time:.1f}x real time")
+        runs.append(asdict(result))
+    return runs
 
 
 def _cpu_seconds() -> float:

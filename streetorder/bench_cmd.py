@@ -38,12 +38,14 @@ from evaluation.bench import (
     make_footage,
     median_decode,
 )
+from evaluation.bench_adaptive import QUIET, base_kind, quiet_batch, quiet_footage
 from evaluation.bench_cluster import on_cluster, one_process, overhead_rows
 from evaluation.bench_speed import (
     BY_NAME,
     SETTINGS,
     Setting,
     batch_run,
+    batch_series,
     inference_speed,
     key_frames,
     naive_fps,
@@ -68,10 +70,16 @@ SERIES = {
     "360p-keyframes-320": ("360p", True, "rect-320"),
     "1080p-all-int8": ("1080p", False, "int8-640"),
     "1080p-keyframes-int8": ("1080p", True, "int8-640"),
+    # the adaptive rate (evaluation/bench_adaptive.py): on the busy street (its cost), on a quiet one (its gain)
+    "360p-keyframes-int8-adaptive": ("360p", True, "int8-640-adaptive"),
+    "360p-quiet-keyframes-int8": ("360p-quiet", True, "int8-640"),
+    "360p-quiet-keyframes-int8-adaptive": ("360p-quiet", True, "int8-640-adaptive"),
 }
-BATCH = (("square-640", False), ("square-640", True), ("int8-640", True), ("int8-480", True), ("rect-320", True))
+BATCH = (("square-640", False), ("square-640", True), ("int8-640", True), ("int8-480", True), ("rect-320", True),
+         ("int8-640-adaptive", True))
 BATCH_SEGMENTS = ("int8-640", True)  # the segment-worker series: this setting with 1, 2 and N segment workers
-ACCURACY_SETTINGS = ("square-640", "rect-640", "int8-640", "rect-480", "int8-480", "rect-320", "skip-unchanged")
+ACCURACY_SETTINGS = ("square-640", "rect-640", "int8-640", "rect-480", "int8-480", "rect-320", "skip-unchanged",
+                     "adaptive")
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
@@ -143,6 +151,8 @@ def measure_speed(args: argparse.Namespace, console: Console) -> int:
     report: dict = {"started": started.isoformat(timespec="seconds"), "machine": machine(),
                     "cpu_count": os.cpu_count(), "workers": args.workers}
     calibration = {name: key_frames(f.path, 40) for name, f in footage.items()}
+    if "capacity" in parts and any(SERIES[name][0].endswith(QUIET) for name in args.series or SERIES):
+        footage |= quiet_footage(args.clip, work, seconds, ("360p",))
     if "decode" in parts:
         runs = [median_decode(footage[name], keyframes, args.repeats) for name, keyframes in DECODE_CASES]
         report["decode"] = [asdict(r) | {"cpu_share": r.cpu_share} for r in runs]
@@ -220,19 +230,20 @@ def capacity(console: Console, args, footage: dict[str, Footage], calibration, w
         kind, keyframes, setting_name = SERIES[name]
         setting = BY_NAME[setting_name]
         f = footage[kind]
-        detector = setting_detector(setting, args.model, f.size, calibration[kind], work,
+        detector = setting_detector(setting, args.model, f.size, calibration[base_kind(kind)], work,
                                     threads=1 if args.workers > 1 else None)
         decoded = "key frames only" if keyframes else "all frames"
         console.print(f"cameras at analysis_fps 1, {kind} {decoded}, {setting.label} ({args.window:g} s per run):",
                       highlight=False)
 
-        def one(n: int, f=f, keyframes=keyframes, detector=detector) -> CapacityRun:
-            return capacity_run(f, n, keyframes, detector, args.window, workers=args.workers)
+        def one(n: int, f=f, keyframes=keyframes, detector=detector, setting=setting) -> CapacityRun:
+            return capacity_run(f, n, keyframes, detector, args.window, workers=args.workers,
+                                detect={"idle_fps": setting.idle_fps} if setting.idle_fps else None)
 
         def progress(r: CapacityRun) -> None:
             console.print(f"  {r.cameras:3d} camera(s): {r.analysed}/{r.expected} analysed, {r.dropped} dropped, "
                           f"decode lag {r.decode_lag_growth:+.2f} s, CPU {r.cpu_cores:.2f} cores, "
-                          f"{r.mb_per_camera:.1f} MiB per camera -> "
+                          f"{r.mb_per_camera:.1f} MiB per camera, {r.idle} idle -> "
                           f"{'ok' if r.sustained else 'behind'}", highlight=False)
 
         best, groups = find_capacity(one, args.capacity_repeats, args.max_cameras, progress,
@@ -273,18 +284,9 @@ def cluster_overhead(console: Console, args, footage: Footage, work: Path) -> li
 def batch(console: Console, args, work: Path) -> list[dict]:
     (recording,) = make_footage(args.clip, work, args.batch_seconds, streams=("1080p",)).values()
     calibration = key_frames(recording.path, 40)
-    runs = []
-    for setting_name, keyframes in BATCH:
-        setting = BY_NAME[setting_name]
-        model = setting_model(setting, args.model, recording.size, calibration, work)
-        detector = setting_detector(setting, args.model, recording.size, calibration, work,
-                                    threads=1 if args.workers > 1 else None)
-        result = batch_run(setting.label, setting, recording.path, keyframes, lambda camera, d=detector: d,
-                           args.workers, setting.detect_config(model))
-        console.print(f"  {setting.label}, {'key frames' if keyframes else 'all frames'}: {result.frames} frames "
-                      f"of {result.video_s:.0f} s in {result.wall_s:.1f} s = {result.real_time:.1f}x real time",
-                      highlight=False)
-        runs.append(asdict(result))
+    note = functools.partial(console.print, highlight=False)
+    runs = batch_series(recording, BATCH, args.model, calibration, work, args.workers, note)
+    runs += quiet_batch(args, work, calibration, note)
     return runs + batch_segments(console, args, recording, calibration, work)
 
 

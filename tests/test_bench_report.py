@@ -11,7 +11,7 @@ import pytest
 
 from evaluation import perf_report
 from evaluation.bench import make_footage
-from evaluation.bench_speed import BY_NAME, SETTINGS, batch_run, key_frames, setting_detector, stage_costs
+from evaluation.bench_speed import BY_NAME, batch_run, key_frames, setting_detector, stage_costs
 from streetorder.bench_cmd import SERIES, estimate
 from streetorder.cli import main
 from tests.test_bench import run_with
@@ -96,7 +96,7 @@ def test_the_capacity_search_starts_from_the_estimate():
     # 2 cores, 48 frames/s for the setting, 0.3 % of a core to decode a camera: 80 % of the machine is 35 cameras
     assert estimate(REPORT, BY_NAME["int8-640"], "360p", True) == 35
     assert estimate(REPORT, BY_NAME["rect-320"], "360p", True) == 1  # not measured: start from one
-    assert {s for _, _, s in SERIES.values()} <= {s.name for s in SETTINGS}
+    assert {s for _, _, s in SERIES.values()} <= set(BY_NAME)  # what capacity() looks each series up in
 
 
 def test_the_capacity_search_bisects_below_the_cap_instead_of_walking_up():
