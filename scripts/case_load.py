@@ -28,7 +28,16 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 
-from review_load import CAMERAS, PASSWORD, Timer, build_store, log_in, serve, store_size, write_config  # noqa: E402
+from review_load import (  # noqa: E402
+    CAMERAS,
+    PASSWORD,
+    Timer,
+    build_store,
+    log_in,
+    store_size,
+    time_app,
+    write_config,
+)
 
 from review.accounts import Accounts, User  # noqa: E402
 from review.db import Database, utc_now  # noqa: E402
@@ -175,15 +184,7 @@ def main() -> None:
     print(f"store: {events:,} events on {CAMERAS} cameras in 10 grids, {sum(states.values()):,} cases "
           f"({', '.join(f'{n:,} {s}' for s, n in sorted(states.items()))}), {store_size(db):.1f} MB")
     db.close()
-    process, base = serve(db_path, config)
-    try:
-        timer = measure_routes(base, db_path, args.runs)
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
-    print(timer.report())
-    worst = max(timer.rows, key=lambda row: max(row[1]))
-    print(f"slowest single request: {worst[0].strip()} at {max(worst[1]):.0f} ms")
+    time_app(db_path, config, lambda base: measure_routes(base, db_path, args.runs))
 
 
 if __name__ == "__main__":

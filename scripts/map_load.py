@@ -14,19 +14,18 @@ whose median lag exceeds --limit seconds (or whose events do not all arrive).
 from __future__ import annotations
 
 import argparse
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-import httpx2 as httpx
-
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "scripts"))
+
+from review_load import serve  # noqa: E402
 
 from events.record import Event  # noqa: E402
 from events.store import _INSERT as INSERT  # noqa: E402  (EventStore.add's statement, batched here)
@@ -62,24 +61,6 @@ def build(work: Path) -> tuple[Path, Path]:
     Accounts(accounts_db).add_user("ada", "admin", PASSWORD)
     accounts_db.close()
     return db, config
-
-
-def serve(db: Path, config: Path) -> tuple[subprocess.Popen, str]:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    process = subprocess.Popen([str(ROOT / ".venv" / "bin" / "streetorder"), "review", "serve", "--db", str(db),
-                                "--config", str(config), "--port", str(port)],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
-    for _ in range(200):
-        try:
-            httpx.get(base + "/login", timeout=1)
-            return process, base
-        except httpx.TransportError:
-            time.sleep(0.1)
-    process.kill()
-    raise SystemExit("the review app did not start")
 
 
 def event(number: int) -> Event:

@@ -23,6 +23,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -175,6 +176,19 @@ def serve(db: str, config: Path) -> tuple[subprocess.Popen, str]:
     raise SystemExit("the review app did not start")
 
 
+def time_app(db: str, config: Path, measure: Callable[[str], Timer]) -> None:
+    """Serve the app over ``db``, time its routes with ``measure(base_url)``, print the table and the slowest."""
+    process, base = serve(db, config)
+    try:
+        timer = measure(base)
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+    print(timer.report())
+    worst = max(timer.rows, key=lambda row: max(row[1]))
+    print(f"slowest single request: {worst[0].strip()} at {max(worst[1]):.0f} ms")
+
+
 def log_in(base: str, name: str) -> httpx.Client:
     client = httpx.Client(base_url=base, follow_redirects=False, timeout=60)
     token = re.search(r'name="csrf" value="([^"]+)"', client.get("/login").text)[1]
@@ -278,15 +292,7 @@ def main() -> None:
           f"verdicts by 2 reviewers, {store_size(db):.1f} MB ({db.label}); built in "
           f"{time.perf_counter() - started:.0f} s")
     db.close()
-    process, base = serve(db_path, config)
-    try:
-        timer = measure_routes(base, db_path, args.runs)
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
-    print(timer.report())
-    worst = max(timer.rows, key=lambda row: max(row[1]))
-    print(f"slowest single request: {worst[0].strip()} at {max(worst[1]):.0f} ms")
+    time_app(db_path, config, lambda base: measure_routes(base, db_path, args.runs))
 
 
 if __name__ == "__main__":
