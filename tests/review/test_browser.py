@@ -6,20 +6,14 @@ dataset and draws a zone that lands in the config YAML.
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 import zipfile
 from pathlib import Path
 
 import pytest
-import uvicorn
 
-from review.app import create_app
 from review.verdicts import Verdicts
-from review.zone_editor import ZoneFile
-from streams.config_rules import PipelineConfigRules
 from tests.review import verdict_set
+from tests.review.map_site import serving
 from tests.review.site import PASSWORDS
 from zones.config import load_config
 
@@ -42,22 +36,8 @@ def browser():
 @pytest.fixture
 def served(site):
     """The app over the test site, on a free loopback port, for the length of one test."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    app = create_app(site.db_path, ZoneFile(site.config_path, PipelineConfigRules()))
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
-                                           log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
-    app.state.services.db.close()
+    with serving(site) as (base, _app):
+        yield base
 
 
 @pytest.fixture
