@@ -55,6 +55,7 @@ class RestingParams:
     appearance_every: float = 10.0  # seconds between blending a confirmed object's current look into its stored one
     cut_short_cover: float = 0.7  # a bound track's box this much inside its spot is the object, cut short in front
     duplicate_iou: float = 0.7  # a second box overlapping an object confirmed this frame this much is that object
+    nested_cover: float = 0.9  # ... or lying this much inside it on its ground line
     same_ground: float = 0.15  # bottom edges closer than this share of the spot's height stand on one ground line
     takeover_cover: float = 0.8  # share of a spot a box on its ground line must cover to take it over (a bigger car)
     in_front: float = 0.1  # share of the spot's height an occluder's bottom edge must be nearer the camera
@@ -235,7 +236,9 @@ class RestingMemory:
     ) -> list[RestingObject]:
         """Tracks that have just come to rest: the old object back on its spot, or a new one."""
         created = []
-        for i in np.flatnonzero(~claimed & (detections.tracker_id >= 0)):
+        candidates = np.flatnonzero(~claimed & (detections.tracker_id >= 0))
+        larger_first = np.argsort(-box_area(detections.xyxy[candidates]), kind="stable")  # a box before one inside it
+        for i in candidates[larger_first]:
             category = detections.category[i]
             if category in NOT_RESTING or (self.params.categories and category not in self.params.categories):
                 continue
@@ -273,12 +276,18 @@ class RestingMemory:
         return created
 
     def _duplicate_of_seen(self, xyxy: np.ndarray, category: str) -> bool:
-        """A second box on an object already confirmed this frame (say "car" and "truck" on one vehicle)."""
-        return any(
-            obj.seen and _compatible(obj.category, category)
-            and box_iou(xyxy, obj.xyxy)[0, 0] >= self.params.duplicate_iou
-            for obj in self.objects
-        )
+        """A second box on an object already confirmed this frame: overlapping it (say "car" and "truck" on one
+        vehicle), or lying inside it on its ground line (a bicycle's front half boxed again). Another object behind
+        it would stand farther back, its bottom edge higher in the frame."""
+        p = self.params
+        for obj in self.objects:
+            if not obj.seen or not _compatible(obj.category, category):
+                continue
+            same_ground = abs(xyxy[3] - obj.xyxy[3]) <= p.same_ground * (obj.xyxy[3] - obj.xyxy[1])
+            if box_iou(xyxy, obj.xyxy)[0, 0] >= p.duplicate_iou or (
+                    same_ground and box_coverage(xyxy, obj.xyxy)[0, 0] >= p.nested_cover):
+                return True
+        return False
 
     def _object_on_spot(self, xyxy: np.ndarray, category: str) -> RestingObject | None:
         """The unconfirmed object whose spot this box takes: overlapping it, or covering it almost whole with its

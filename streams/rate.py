@@ -117,19 +117,22 @@ def camera_rate(camera: CameraConfig, rest_window: float, on_grid: bool = True) 
 
 
 def verdict(pipeline, t: float, within: float) -> tuple[bool, float | None]:
-    """(every resting object of the view shown was confirmed within ``within`` seconds of ``t`` and the view is ok
-    or not checked, the next warn or escalation due among the camera's dwell timers) for ``AnalysisRate.analysed``."""
-    view_ok = pipeline.view_state in (None, "ok")
-    confirmed = view_ok and all(t - obj.last_seen_t <= within for obj in pipeline.memory.objects)
-    due = []
+    """(every resting object a dwell timer watches was confirmed within ``within`` seconds of ``t`` and the view is
+    ok or not checked, the next warn or escalation due among the camera's dwell timers) for
+    ``AnalysisRate.analysed``. Objects no timer watches (outside the zones, or of no rule's categories) do not
+    count: a detection flickering on one of them changes no event."""
+    due, watched = [], set()
     for stages in pipeline.stages.values():
         for zone in stages.monitor.timers.values():
             escalate = zone.settings.escalate_after
-            for timer in zone.timers.values():
+            for (_, _, object_id), timer in zone.timers.items():
+                watched.add(object_id)
                 if not timer.warned:
                     due.append(timer.since_t + zone.settings.warn_after)
                 elif escalate is not None and not timer.escalated:
                     due.append(timer.since_t + escalate)
+    confirmed = pipeline.view_state in (None, "ok") and all(
+        t - obj.last_seen_t <= within for obj in pipeline.memory.objects if str(obj.object_id) in watched)
     return confirmed, min(due, default=None)
 
 

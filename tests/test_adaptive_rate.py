@@ -217,3 +217,24 @@ def test_a_live_camera_goes_idle_and_is_busy_within_a_check_when_a_car_arrives(t
     assert health["frames_analysed"] < 32
     blue = objects[2]  # seen on the first check after it arrived (every 0.5 s), not 10 s later
     assert 16.0 <= blue.since_t - start <= 18.0  # a check every 0.5 s, on a loaded machine
+
+
+def test_the_verdict_counts_the_objects_a_dwell_timer_watches_only():
+    from types import SimpleNamespace
+
+    from streams.rate import verdict
+    from tests.replay import CAR, SIDEWALK, Replay, Thing, camera_config
+
+    bike = Thing((300, 100, 340, 150), "bicycle", track=2)  # resting above the sidewalk: no rule watches it
+    replay = Replay(camera_config([SIDEWALK])).run(0, 20, lambda t: [CAR, bike])
+    pipeline = SimpleNamespace(view_state="ok", memory=replay.memory, stages={"": SimpleNamespace(
+        monitor=replay.monitor)})
+    assert len(replay.memory.objects) == 2
+    replay.step(30.0, [CAR])  # the bike flickers off for 10 s: no event depends on it
+    confirmed, due = verdict(pipeline, 30.0, within=6.0)
+    assert confirmed and due == pytest.approx(60.0, abs=0.5)  # the car's warn
+    replay.step(40.0, [bike])  # the parked car missed for 10 s: the camera must stay busy
+    assert verdict(pipeline, 40.0, within=6.0)[0] is False
+    pipeline.view_state = "moved"
+    replay.step(41.0, [CAR, bike])
+    assert verdict(pipeline, 41.0, within=6.0)[0] is False

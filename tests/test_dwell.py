@@ -322,3 +322,19 @@ def test_one_warn_per_object_even_when_it_comes_back_after_its_clear():
     zone = {**SIDEWALK, "clear_after": "10s"}
     replay = Replay(camera_config([zone]), forget_after=60).run(0, 200, lambda t: [CAR] if not 80 <= t < 100 else [])
     assert len(replay.of_kind("warn")) == 1 and len(replay.of_kind("clear")) == 1
+
+
+def test_a_box_inside_a_bike_on_its_ground_line_is_that_bike_not_a_second_one():
+    # The detector boxes a parked bike whole and, on some frames, its front half again (same bottom edge).
+    bike = Thing((400, 300, 470, 360), "bicycle", track=1)
+    half = Thing((410, 310, 452, 358), "bicycle", track=2)
+    replay = Replay(camera_config([MONITORED])).run(0, 100, lambda t: [half, bike] if int(t) % 2 else [bike])
+    (warn,) = replay.of_kind("warn")
+    assert warn.xyxy == pytest.approx(bike.xyxy)
+
+
+def test_a_bike_parked_behind_another_is_its_own_object():
+    front = Thing((400, 300, 470, 360), "bicycle", track=1)
+    behind = Thing((410, 290, 460, 330), "bicycle", track=2)  # inside the front bike's box, standing farther back
+    replay = Replay(camera_config([MONITORED])).run(0, 100, lambda t: [behind, front])
+    assert sorted(w.xyxy[3] for w in replay.of_kind("warn")) == pytest.approx([330, 360])
