@@ -28,7 +28,7 @@ from streams.frames import Frame, SourceError
 from streams.overlap import detect_in_order, prefetch
 from streams.patrol import PatrolPipeline
 from streams.pipeline import STAGES, CameraPipeline, change_gate
-from streams.rate import SkipAhead, camera_rate, verdict
+from streams.rate import SkipAhead, camera_rate, next_analysis
 from streams.segment_workers import SegmentWorkers
 from zones.config import CameraConfig, Config, is_file_source
 from zones.geometry import check_in_frame
@@ -177,7 +177,7 @@ def _drive(camera, pipeline, source, detector, workers, gate, report, recorder, 
         for frame, detections in detected:
             report.events += pipeline.step(frame, detections, report.seconds)
             if rate is not None:
-                rate.analysed(frame.t, frame.image, *verdict(pipeline, frame.t, rate.recent))
+                next_analysis(rate, pipeline, frame.t, frame.image)
                 source.skip.decided(frame.t)
             report.frames += 1
             report.media_seconds = frame.t

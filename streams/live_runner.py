@@ -38,7 +38,7 @@ from streams.frames import Frame
 from streams.health import CameraCounters, LiveMetrics
 from streams.live import Backoff, CameraStatus, LiveClock, LiveSource
 from streams.pipeline import CameraPipeline, change_gate
-from streams.rate import AnalysisRate, camera_rate, changed_idle, verdict
+from streams.rate import AnalysisRate, camera_rate, changed_idle, next_analysis
 from streams.state import StateStore, capture, resume
 from zones.config import CameraConfig, Config, ConfigError, is_file_source
 from zones.geometry import check_in_frame
@@ -351,8 +351,7 @@ class LiveRunner:
         cam.last_t = frame.t
         cam.count_timers()
         if cam.rate is not None:
-            confirmed, deadline = verdict(cam.pipeline, frame.t, cam.rate.recent)
-            cam.next_due = cam.slot + cam.rate.analysed(frame.t, frame.image, confirmed, deadline) - frame.t
+            cam.next_due = cam.slot + next_analysis(cam.rate, cam.pipeline, frame.t, frame.image) - frame.t
             cam.next_check = time.monotonic() + cam.rate.busy_period
 
     def _check_zones(self, cam: LiveCamera, frame: Frame) -> bool:

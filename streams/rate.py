@@ -116,6 +116,17 @@ def camera_rate(camera: CameraConfig, rest_window: float, on_grid: bool = True) 
     return AnalysisRate(camera.analysis_fps, idle_fps, idle_after, region, on_grid)
 
 
+def next_analysis(rate: AnalysisRate, pipeline, t: float, image: np.ndarray) -> float:
+    """Give ``rate`` the verdict on the frame at ``t`` that ``pipeline`` (``streams.pipeline.CameraPipeline``) just
+    analysed; returns the media time of the next analysis. The view check's periodic feature match follows the rate:
+    every ``view_check_every`` worth of analysed frames (while idle, ``idle_fps`` times less often in seconds). A
+    changed view still gets a match on the frame it is seen on (its thumbnail pre-check), and makes the camera busy."""
+    next_t = rate.analysed(t, image, *verdict(pipeline, t, rate.recent))
+    if pipeline.view is not None:
+        pipeline.view.every = pipeline.camera.detect.view_check_every * rate.period / rate.busy_period
+    return next_t
+
+
 def verdict(pipeline, t: float, within: float) -> tuple[bool, float | None]:
     """(every resting object a dwell timer watches was confirmed within ``within`` seconds of ``t`` and the view is
     ok or not checked, the next warn or escalation due among the camera's dwell timers) for

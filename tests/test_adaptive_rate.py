@@ -238,3 +238,23 @@ def test_the_verdict_counts_the_objects_a_dwell_timer_watches_only():
     pipeline.view_state = "moved"
     replay.step(41.0, [CAR, bike])
     assert verdict(pipeline, 41.0, within=6.0)[0] is False
+
+
+def test_the_view_check_matches_features_as_often_per_analysed_frame_while_idle():
+    from types import SimpleNamespace
+
+    from detector.view_watch import ViewWatch
+    from streams.rate import next_analysis
+
+    pipeline = SimpleNamespace(view_state="ok", view=ViewWatch(every=5.0), memory=SimpleNamespace(objects=[]),
+                               stages={}, camera=SimpleNamespace(detect=SimpleNamespace(view_check_every=5.0)))
+    rate = AnalysisRate(busy_fps=1.0, idle_fps=0.2, idle_after=3.0)
+    for t in range(3):
+        next_analysis(rate, pipeline, float(t), STILL)
+        assert rate.state == "busy" and pipeline.view.every == 5.0
+    assert next_analysis(rate, pipeline, 3.0, STILL) == 8.0
+    assert rate.state == "idle" and pipeline.view.every == 25.0  # every fifth idle frame, as every fifth busy one
+    moved = STILL.copy()
+    moved[60:120, 100:160] = 200
+    next_analysis(rate, pipeline, 8.0, moved)
+    assert rate.state == "busy" and pipeline.view.every == 5.0

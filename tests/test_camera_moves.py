@@ -276,3 +276,28 @@ def test_metrics_show_each_checked_cameras_view_state():
     assert 'streetorder_camera_view{camera="cam-01",state="shifted"} 1.0' in text
     assert 'streetorder_camera_view{camera="cam-01",state="ok"} 0.0' in text
     assert 'camera="cam-02",state=' not in text  # its view is not checked
+
+
+def test_a_camera_bumped_while_the_adaptive_rate_is_idle_is_noticed_on_the_next_analysed_frame(tmp_path):
+    from streams.rate import camera_rate, next_analysis
+
+    run = Run(tmp_path)
+    rate = camera_rate(run.config.cameras[0].model_copy(update={"detect": run.config.cameras[0].detect.model_copy(
+        update={"idle_fps": 0.1})}), run.pipeline.memory.params.rest_window)
+    states = {}
+    for index in range(2 * 120):
+        t = index / 2
+        if not rate.wants(t):
+            continue
+        shift = (60.0, 20.0) if t >= 42.2 else (0.0, 0.0)  # bumped half-way through an idle period
+        image = view_of(run.world, *shift)
+        run.pipeline.step(Frame(image, t, index, None), detections([CAR.moved(*shift)]))
+        next_analysis(rate, run.pipeline, t, image)
+        states[t] = (run.pipeline.view_state, rate.state, run.pipeline.view.every)
+    idle = [t for t, (_, state, _) in states.items() if state == "idle" and t < 42.2]
+    # analysed at 2 fps, features are matched every 10th frame (view_check_every 5 s); idle at 0.1 fps, the same
+    assert idle and states[idle[-1]][2] == 100.0
+    first = min(t for t in states if t >= 42.2)
+    assert first - idle[-1] == pytest.approx(10.0, abs=0.5)
+    assert states[first][:2] == ("shifted", "busy")  # seen on that frame, and the camera busy again
+    assert states[max(states)][0] == "shifted"
