@@ -2,9 +2,9 @@
 are judged against, and the Markdown report with its plot, written from the saved JSON alone.
 
 Example:
-    >>> targets({"capacity": [{"series": "360p", "kind": "360p", "sustained_cameras": 41}], "naive": {"cameras": 1.0},
-    ...          "batch": []})[0][:3]
-    ['live, 640x360 sub-streams', '>= 40 cameras', '41 (360p)']
+    >>> targets({"capacity": [{"series": "360p-keyframes-int8", "kind": "360p", "sustained_cameras": 141}],
+    ...          "naive": {"cameras": 0.6}, "batch": []})[0]
+    ['live, best setting, busy street', '>= 200x the naive loop', '235x (141 cameras, 360p-keyframes-int8)', 'met']
 """
 
 from __future__ import annotations
@@ -13,9 +13,12 @@ from pathlib import Path
 
 from evaluation.tables import markdown
 
-TARGETS = {"360p": 40, "1080p": 8}  # cameras at analysis_fps 1 the issue asks for
+# the targets of issue 18, on 640x360 sub-streams at analysis_fps 1: cameras as a multiple of the naive loop's
+BEST_RATIO_TARGET = 200.0  # with the best setting
+DEFAULT_RATIO_TARGET = 130.0  # with the settings a user gets by default (series named "...-default")
+MEMORY_TARGET = (150, 4.0)  # cameras that must fit in GiB of resident memory
 BATCH_TARGET = 100.0  # times real time on a 1080p recording at analysis_fps 1
-NAIVE_RATIO_TARGET = 10.0
+QUIET = "-quiet"  # in a series' footage kind: the quiet street (evaluation/bench_adaptive.py)
 
 
 def decode_rows(runs: list[dict]) -> tuple[list[str], list[list[str]]]:
@@ -124,27 +127,35 @@ def accuracy_rows(runs: list[dict]) -> tuple[list[str], list[list[str]]]:
 
 
 def targets(report: dict) -> list[list[str]]:
-    """[target, asked, measured, verdict] for each of the issue's targets that the report measured."""
+    """[target, asked, measured, verdict] for each of the issue's targets that the report measured: the live ratios
+    on the busy and on the quiet street apart (a real street spends its hours between the two), memory, batch."""
     rows = []
     naive = (report.get("naive") or {}).get("cameras")
-    for kind, asked in TARGETS.items():
-        series = [s for s in report.get("capacity", []) if s["kind"] == kind]
-        if not series:
-            continue
-        best = max(series, key=lambda s: s["sustained_cameras"])
-        name = "live, 640x360 sub-streams" if kind == "360p" else "live, 1080p main streams"
-        rows.append([name, f">= {asked} cameras", f"{best['sustained_cameras']} ({best['series']})",
-                     "met" if best["sustained_cameras"] >= asked else "missed"])
+    subs = [s for s in report.get("capacity", []) if s["kind"].startswith("360p")]
+    for street, quiet in (("busy street", False), ("quiet street", True)):
+        for which, asked, default in (("best setting", BEST_RATIO_TARGET, False),
+                                      ("default settings", DEFAULT_RATIO_TARGET, True)):
+            series = [s for s in subs if s["kind"].endswith(QUIET) == quiet
+                      and (not default or s["series"].endswith("-default"))]
+            if not naive or not series:
+                continue
+            best = max(series, key=lambda s: s["sustained_cameras"])
+            ratio = best["sustained_cameras"] / naive
+            rows.append([f"live, {which}, {street}", f">= {asked:g}x the naive loop",
+                         f"{ratio:.0f}x ({best['sustained_cameras']} cameras, {best['series']})",
+                         "met" if ratio >= asked else "missed"])
+    memory = [r for s in report.get("capacity", []) for r in s.get("runs", []) if r.get("rss_mb")]
+    if memory:
+        cameras, gib = MEMORY_TARGET
+        run = max(memory, key=lambda r: r["cameras"])
+        total = run["rss_baseline_mb"] + cameras * (run["rss_mb"] - run["rss_baseline_mb"]) / max(run["cameras"], 1)
+        rows.append([f"memory, {cameras} cameras", f"<= {gib:g} GiB", f"{total / 1024:.1f} GiB (from "
+                     f"{run['cameras']} cameras)", "met" if total <= gib * 1024 else "missed"])
     if report.get("batch"):
         best = max(report["batch"], key=lambda r: r["video_s"] / r["wall_s"])
         speed = best["video_s"] / best["wall_s"]
         rows.append(["batch, 1080p recording", f">= {BATCH_TARGET:g}x real time", f"{speed:.1f}x ({best['label']})",
                      "met" if speed >= BATCH_TARGET else "missed"])
-    if naive and report.get("capacity"):
-        best = max(s["sustained_cameras"] for s in report["capacity"] if s["kind"] == "360p") if any(
-            s["kind"] == "360p" for s in report["capacity"]) else 0
-        rows.append(["cameras vs the naive loop (360p)", f">= {NAIVE_RATIO_TARGET:g}x", f"{best / naive:.0f}x",
-                     "met" if best / naive >= NAIVE_RATIO_TARGET else "missed"])
     return rows
 
 
@@ -167,9 +178,12 @@ def plot(report: dict, path: Path) -> Path:
     live.bar(range(len(values)), values, color=["#999999"] + ["#3070b0"] * (len(values) - 1))
     live.set_xticks(range(len(values)), names, fontsize=7)
     live.set_ylabel("cameras sustained at analysis_fps 1")
-    for kind, asked in TARGETS.items():
-        live.axhline(asked, color="#c04040" if kind == "360p" else "#e09040", linestyle="--", linewidth=1)
-        live.text(len(values) - 0.5, asked, f"target {kind}: {asked}", fontsize=7, va="bottom", ha="right")
+    naive = (report.get("naive") or {}).get("cameras")
+    for name, ratio, colour in (("best", BEST_RATIO_TARGET, "#c04040"), ("default", DEFAULT_RATIO_TARGET, "#e09040")):
+        if naive:
+            live.axhline(ratio * naive, color=colour, linestyle="--", linewidth=1)
+            live.text(len(values) - 0.5, ratio * naive, f"target, {name}: {ratio:g}x naive", fontsize=7,
+                      va="bottom", ha="right")
     runs = report.get("batch", [])
     batch.barh(range(len(runs)), [r["video_s"] / r["wall_s"] for r in runs], color="#50a050")
     batch.set_yticks(range(len(runs)), [f"{r['label']}\n{'key frames' if r['keyframes_only'] else 'all frames'}"
