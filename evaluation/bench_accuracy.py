@@ -26,9 +26,9 @@ from evaluation.events_io import read_events, read_truth
 from evaluation.score_detections import LabelledImage, score_detector
 from evaluation.score_events import score_events
 from models.registry import rect_shape
-from models.taxonomy import Taxonomy
 from streams.batch import process_recorded
 from streams.files import sample_evenly
+from streetorder.process_cmd import DetectorCache
 from zones.config import load_config
 
 # the files whose changes change the events; their digest is saved with every accuracy figure
@@ -63,15 +63,7 @@ def suite_config(suite: Path, setting: Setting, model: str, name: str) -> Path:
 def suite_scores(suite: Path, setting: Setting, model: str, out: Path, workers: int) -> dict:
     """Process the whole suite with ``setting`` and score its events against the ground truth."""
     config = load_config(suite_config(suite, setting, model, setting.name))
-    detectors: dict[tuple, object] = {}
-
-    def detector_for(camera):
-        d = camera.detect
-        key = (d.model, d.backend, d.imgsz, d.letterbox)
-        if key not in detectors:
-            detectors[key] = load_detector(d.model, d.backend, d.confidence, d.iou, d.imgsz,
-                                           Taxonomy(config.taxonomy), 1 if workers > 1 else None, d.letterbox)
-        return detectors[key]
+    detector_for = DetectorCache(config, None, None, workers).for_camera  # as `streetorder process` loads them
 
     from events.store import EventStore
 

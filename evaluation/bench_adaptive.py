@@ -21,6 +21,9 @@ from evaluation.bench_speed import batch_series
 QUIET = "-quiet"  # the suffix of a quiet footage's name: "360p-quiet", "1080p-quiet"
 HELD_S = 10  # seconds of the held, noisy frame; make_footage loops it
 BATCH = (("int8-640", True), ("int8-640-adaptive", True))  # on the quiet recording
+# warm-up of a live capacity run with the adaptive rate: every camera starts busy and goes idle after idle_after
+# (10 s by default); the slots dropped in that start-up burst are not the steady state the window measures
+WARMUP_S = 20.0
 
 
 def quiet_clip(clip: Path, work: Path) -> Path:

@@ -48,10 +48,12 @@ class Setting:
     backend: str = "onnxruntime"
     skip_unchanged: bool = False
     idle_fps: float | None = None  # the adaptive analysis rate (streams/rate.py)
+    crop: str = "none"  # "zones": the network sees the zones' part of the frame (detector/zone_crop.py)
 
     def detect_config(self, model: str) -> dict:
         """The ``detect:`` block of a config that runs this setting with ``model`` (a name, or the INT8 file)."""
-        block = {"model": model, "backend": self.backend, "imgsz": self.imgsz, "letterbox": self.letterbox}
+        block = {"model": model, "backend": self.backend, "imgsz": self.imgsz, "letterbox": self.letterbox,
+                 "crop": self.crop}
         block |= {"idle_fps": self.idle_fps} if self.idle_fps else {}
         return block | ({"skip_unchanged": True} if self.skip_unchanged else {})
 
@@ -68,7 +70,8 @@ SETTINGS = (
 SKIP_UNCHANGED = Setting("skip-unchanged", "fp32 640x640, skip unchanged frames", skip_unchanged=True)
 ADAPTIVE = (Setting("adaptive", "fp32 640 rect, idle 0.2 fps", letterbox="rect", idle_fps=0.2),
             Setting("int8-640-adaptive", "INT8 640 rect, idle 0.2 fps", letterbox="rect", int8=True, idle_fps=0.2))
-BY_NAME = {s.name: s for s in (*SETTINGS, SKIP_UNCHANGED, *ADAPTIVE)}
+CROP = Setting("crop", "fp32 640 rect, zone crop", letterbox="rect", crop="zones")
+BY_NAME = {s.name: s for s in (*SETTINGS, SKIP_UNCHANGED, *ADAPTIVE, CROP)}
 
 
 def key_frames(path: Path, count: int) -> list[np.ndarray]:

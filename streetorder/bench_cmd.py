@@ -38,7 +38,7 @@ from evaluation.bench import (
     make_footage,
     median_decode,
 )
-from evaluation.bench_adaptive import QUIET, base_kind, quiet_batch, quiet_footage
+from evaluation.bench_adaptive import QUIET, WARMUP_S, base_kind, quiet_batch, quiet_footage
 from evaluation.bench_cluster import on_cluster, one_process, overhead_rows
 from evaluation.bench_speed import (
     BY_NAME,
@@ -79,7 +79,7 @@ BATCH = (("square-640", False), ("square-640", True), ("int8-640", True), ("int8
          ("int8-640-adaptive", True))
 BATCH_SEGMENTS = ("int8-640", True)  # the segment-worker series: this setting with 1, 2 and N segment workers
 ACCURACY_SETTINGS = ("square-640", "rect-640", "int8-640", "rect-480", "int8-480", "rect-320", "skip-unchanged",
-                     "adaptive")
+                     "adaptive", "int8-640-adaptive", "crop")
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
@@ -141,7 +141,7 @@ def measure_speed(args: argparse.Namespace, console: Console) -> int:
     console.print(f"streetorder bench {started:%Y-%m-%d %H:%M}: {machine()} (a shared machine's figures are noisy)",
                   highlight=False)
     work = args.work or cache_dir() / "bench"
-    seconds = args.window + 30
+    seconds = args.window + WARMUP_S + 30  # start-up, warm-up and window of a capacity run within the footage
     footage = make_footage(args.clip, work, seconds)
     console.print(f"footage: {args.clip.name} looped to {seconds:g} s, H.264 main profile, {FPS} fps, GOP {GOP_S} s, "
                   "no B-frames: " + ", ".join(f"{f.size[0]}x{f.size[1]} at {f.bitrate}bit/s" for f in
@@ -238,6 +238,7 @@ def capacity(console: Console, args, footage: dict[str, Footage], calibration, w
 
         def one(n: int, f=f, keyframes=keyframes, detector=detector, setting=setting) -> CapacityRun:
             return capacity_run(f, n, keyframes, detector, args.window, workers=args.workers,
+                                warmup=WARMUP_S if setting.idle_fps else 4.0,
                                 detect={"idle_fps": setting.idle_fps} if setting.idle_fps else None)
 
         def progress(r: CapacityRun) -> None:
