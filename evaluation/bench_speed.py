@@ -59,19 +59,21 @@ class Setting:
 
 
 SETTINGS = (
-    Setting("square-640", "fp32 640x640 (default)"),
-    Setting("rect-640", "fp32 640 rect", letterbox="rect"),
+    Setting("square-640", "fp32 640x640"),
+    Setting("rect-640", "fp32 640 rect (default)", letterbox="rect"),
     Setting("int8-640", "INT8 640 rect", letterbox="rect", int8=True),
     Setting("rect-480", "fp32 480 rect", imgsz=480, letterbox="rect"),
     Setting("int8-480", "INT8 480 rect", imgsz=480, letterbox="rect", int8=True),
     Setting("rect-320", "fp32 320 rect", imgsz=320, letterbox="rect"),
     Setting("openvino-640", "OpenVINO fp32 640 rect", letterbox="rect", backend="openvino"),
 )
-SKIP_UNCHANGED = Setting("skip-unchanged", "fp32 640x640, skip unchanged frames", skip_unchanged=True)
+SKIP_UNCHANGED = Setting("skip-unchanged", "fp32 640 rect, skip unchanged frames", letterbox="rect",
+                         skip_unchanged=True)
 ADAPTIVE = (Setting("adaptive", "fp32 640 rect, idle 0.2 fps", letterbox="rect", idle_fps=0.2),
             Setting("int8-640-adaptive", "INT8 640 rect, idle 0.2 fps", letterbox="rect", int8=True, idle_fps=0.2))
 CROP = Setting("crop", "fp32 640 rect, zone crop", letterbox="rect", crop="zones")
 BY_NAME = {s.name: s for s in (*SETTINGS, SKIP_UNCHANGED, *ADAPTIVE, CROP)}
+DEFAULT = "rect-640"  # what a config without detect: options runs (zones.config_sections.DetectSettings)
 
 
 def key_frames(path: Path, count: int) -> list[np.ndarray]:

@@ -51,7 +51,7 @@ def workload(kind: str, seconds: float) -> None:
     """Run one workload in this process (py-spy samples it)."""
     sys.path.insert(0, str(ROOT))
     from evaluation.bench import capacity_run, make_footage
-    from evaluation.bench_speed import BY_NAME, batch_run, key_frames, setting_detector, setting_model
+    from evaluation.bench_speed import BY_NAME, DEFAULT, batch_run, key_frames, setting_detector, setting_model
     from models.registry import cache_dir
 
     clip = ROOT.parent / "shared" / "data" / "clips" / "pedestrian_street_1080p.mp4"
@@ -63,7 +63,7 @@ def workload(kind: str, seconds: float) -> None:
         capacity_run(f, 12, True, detector, seconds=seconds - 35, workers=2)
         return
     f = footage["1080p"]
-    setting = BY_NAME["square-640" if kind == "process-default" else "int8-640"]
+    setting = BY_NAME[DEFAULT if kind == "process-default" else "int8-640"]
     calibration = key_frames(f.path, 40)
     detector = setting_detector(setting, "yolo11n", f.size, calibration, work)
     model = setting_model(setting, "yolo11n", f.size, calibration, work)

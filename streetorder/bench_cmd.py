@@ -42,6 +42,7 @@ from evaluation.bench_adaptive import QUIET, WARMUP_S, base_kind, quiet_batch, q
 from evaluation.bench_cluster import on_cluster, one_process, overhead_rows
 from evaluation.bench_speed import (
     BY_NAME,
+    DEFAULT,
     SETTINGS,
     Setting,
     batch_run,
@@ -64,7 +65,7 @@ DECODE_CASES = (("1080p", False), ("1080p", True), ("360p", False), ("360p", Tru
 PARTS = ("decode", "stages", "inference", "naive", "capacity", "batch", "cluster")
 # name: (footage, key frames only, setting)
 SERIES = {
-    "360p-keyframes-default": ("360p", True, "square-640"),
+    "360p-keyframes-default": ("360p", True, DEFAULT),
     "360p-keyframes-int8": ("360p", True, "int8-640"),
     "360p-keyframes-int8-480": ("360p", True, "int8-480"),
     "360p-keyframes-320": ("360p", True, "rect-320"),
@@ -75,7 +76,7 @@ SERIES = {
     "360p-quiet-keyframes-int8": ("360p-quiet", True, "int8-640"),
     "360p-quiet-keyframes-int8-adaptive": ("360p-quiet", True, "int8-640-adaptive"),
 }
-BATCH = (("square-640", False), ("square-640", True), ("int8-640", True), ("int8-480", True), ("rect-320", True),
+BATCH = ((DEFAULT, False), (DEFAULT, True), ("int8-640", True), ("int8-480", True), ("rect-320", True),
          ("int8-640-adaptive", True))
 BATCH_SEGMENTS = ("int8-640", True)  # the segment-worker series: this setting with 1, 2 and N segment workers
 ACCURACY_SETTINGS = ("square-640", "rect-640", "int8-640", "rect-480", "int8-480", "rect-320", "skip-unchanged",
@@ -197,7 +198,7 @@ def stages(footage: dict[str, Footage], calibration, args, work: Path, decode: l
     result = []
     for name in ("1080p", "360p"):
         f = footage[name]
-        detector = setting_detector(BY_NAME["square-640"], args.model, f.size, calibration[name], work, threads=1)
+        detector = setting_detector(BY_NAME[DEFAULT], args.model, f.size, calibration[name], work, threads=1)
         all_frames = next((1000 * d["cpu_share"] for d in decode or [] if d["footage"] == name
                            and not d["keyframes_only"]), None)
         config = capacity_config(f, 1, True)
@@ -216,6 +217,12 @@ def inference(footage: dict[str, Footage], calibration, args, work: Path) -> lis
             continue
         runs.append(asdict(inference_speed(setting, detector, images, args.workers)) | {"label": setting.label})
     return runs
+
+
+def labelled(runs: list[dict]) -> list[dict]:
+    """Saved accuracy runs with today's label of their setting (a run saved before the defaults changed says
+    "(default)" of another one)."""
+    return [r | {"label": BY_NAME[r["setting"]].label} if r["setting"] in BY_NAME else r for r in runs]
 
 
 def accuracy_by_setting() -> dict[str, dict]:
@@ -334,7 +341,7 @@ def measure_accuracy(args: argparse.Namespace, console: Console) -> int:
             saved[name]["events"] = previous["events"]
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(list(saved.values()), indent=1) + "\n", encoding="utf-8")  # after each setting
-    show(console, "Accuracy cost of each setting", perf_report.accuracy_rows(list(saved.values())))
+    show(console, "Accuracy cost of each setting", perf_report.accuracy_rows(labelled(list(saved.values()))))
     console.print(f"figures: {path}", highlight=False)
     return 0
 
@@ -355,7 +362,7 @@ def write_doc(args: argparse.Namespace, console: Console) -> int:
         console.print(f"[red]error:[/red] {speed}: no figures yet; run `streetorder bench` first", highlight=False)
         return 2
     report = json.loads(speed.read_text())
-    runs = json.loads(accuracy.read_text()) if accuracy.is_file() else []
+    runs = labelled(json.loads(accuracy.read_text())) if accuracy.is_file() else []
     intro, notes = (PERF / "intro.md"), (PERF / "notes.md")
     doc = perf_report.write_doc(args.doc, report, runs, intro.read_text() if intro.is_file() else "# Performance",
                                 notes.read_text() if notes.is_file() else "")

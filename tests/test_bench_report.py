@@ -24,7 +24,7 @@ REPORT = {
                 "cpu_share": 0.003}],
     "stages": [{"footage": "360p", "ms": {"decode (all frames of 1 s)": 11.0, "decode (key frame)": 3.0,
                                           "inference": 30.0, "tracking": 1.0, "evidence photos (per event)": 6.0}}],
-    "inference": [{"setting": "square-640", "label": "fp32 640x640 (default)", "shape": [640, 640], "ms": 96.0,
+    "inference": [{"setting": "rect-640", "label": "fp32 640 rect (default)", "shape": [384, 640], "ms": 96.0,
                    "fps_workers": 20.0},
                   {"setting": "int8-640", "label": "INT8 640 rect", "shape": [384, 640], "ms": 40.0,
                    "fps_workers": 48.0}],
@@ -44,10 +44,12 @@ REPORT = {
                   "setting": "INT8 640 rect", "sustained_cameras": 7,
                   "runs": [{"cameras": 7, "cpu_cores": 1.5, "detector_ms": 40.0}]}],
     "batch": [{"label": "INT8 640 rect", "setting": "int8-640", "keyframes_only": True, "frames": 300,
-               "video_s": 300.0, "wall_s": 5.0, "seconds": {}}],
+               "video_s": 300.0, "wall_s": 5.0, "seconds": {}},
+              {"label": "INT8 640 rect, idle 0.2 fps, quiet street", "setting": "int8-640-adaptive",
+               "keyframes_only": True, "frames": 70, "video_s": 300.0, "wall_s": 2.5, "seconds": {}}],
 }
 ACCURACY = [
-    {"setting": "square-640", "label": "fp32 640x640 (default)", "code": "abc", "detections": {"map50": 0.8,
+    {"setting": "rect-640", "label": "fp32 640 rect (default)", "code": "abc", "detections": {"map50": 0.8,
      "map50_95": 0.60}, "events": {"overall": {"matched": 8, "expected": 8, "false_alarms": 0, "duplicates": 0,
                                                "warn_error_median": 0.6, "warn_error_worst": 0.6},
                                    "frames": 100, "inferred": 100}},
@@ -65,7 +67,21 @@ def test_targets_are_judged_from_the_figures():
     assert "live, default settings, quiet street" not in rows  # not measured: no quiet "-default" series
     # 150 cameras at the 110-camera run's 10 MiB each, beside its 400 MiB baseline
     assert rows["memory, 150 cameras"][2:] == ["1.9 GiB (from 110 cameras)", "met"]
-    assert rows["batch, 1080p recording"][2:] == ["60.0x (INT8 640 rect)", "missed"]
+    assert rows["batch, 1080p recording, busy street"][2:] == ["60.0x (INT8 640 rect)", "missed"]
+    assert rows["batch, 1080p recording, quiet street"][2:] == ["120.0x (INT8 640 rect, idle 0.2 fps, quiet street)",
+                                                                "met"]
+
+
+def test_the_default_setting_is_what_a_config_without_detect_options_runs():
+    from evaluation.bench_speed import DEFAULT
+    from zones.config_sections import DetectSettings
+
+    default, settings = BY_NAME[DEFAULT], DetectSettings()
+    assert (default.imgsz, default.letterbox, default.crop, default.idle_fps, default.skip_unchanged) == (
+        settings.imgsz, settings.letterbox, settings.crop, settings.idle_fps, settings.skip_unchanged)
+    assert not default.int8 and default.backend == settings.backend and "(default)" in default.label
+    assert [s.name for s in BY_NAME.values() if "(default)" in s.label] == [DEFAULT]
+    assert SERIES["360p-keyframes-default"][2] == DEFAULT
 
 
 def test_tables_state_shares_speed_ups_and_the_accuracy_cost():

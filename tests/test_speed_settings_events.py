@@ -1,5 +1,6 @@
 """Speed settings that promise to change nothing must change no event: with the real model on real pixels, the
-events are the same with one detector worker, with two side by side, and with unchanged frames skipped.
+events are the same with one detector worker, with two side by side, with unchanged frames skipped, and with the
+default rect letterbox against the 640x640 square one.
 
 The clip for skipping is the residential street's first frame held for 15 s (with fresh sensor noise on every
 frame, as a still street at night would give), then the street as filmed: the parked cars are warned during the
@@ -73,3 +74,14 @@ def test_workers_and_skipping_unchanged_frames_give_the_same_events(tmp_path, re
     printed = " ".join(capsys.readouterr().out.split())
     skipped = re.search(r"reused the last detections \(skip_unchanged\): us-res (\d+) of (\d+)", printed)
     assert skipped and int(skipped[1]) >= 20  # most of the still part's 30 frames were not detected
+
+
+def test_the_default_rect_letterbox_gives_the_events_of_the_square_one(tmp_path, require_models):
+    # rect once boxed the driveway car's cut-off front again, nested in it, and warned it twice (issue 18): the
+    # resting memory now takes a box inside an object on its ground line for that object
+    source = still_then_moving(tmp_path / "still-then-moving.mp4")
+    rect = events_of(tmp_path, source, "rect", workers=2)
+    square = events_of(tmp_path, source, "square", workers=2, detect={"letterbox": "square"})
+    assert [(zone, kind) for zone, kind, *_ in rect] == [("driveway", "warn"), ("kerb", "warn"), ("kerb", "clear")]
+    assert [e[:2] + e[3:5] for e in rect] == [e[:2] + e[3:5] for e in square]
+    assert all(np.abs(np.subtract(a[5], b[5])).max() <= 3.0 for a, b in zip(rect, square, strict=True))

@@ -23,8 +23,8 @@ class DetectSettings(StrictModel):
                                                         "models sizes` recommends one per camera.")
     # speed settings (issue 6; their accuracy cost is in docs/PERFORMANCE.md)
     letterbox: Literal["square", "rect"] = Field(
-        "square", description="square: a 640x640 input; rect: the frame's aspect (640x384 for 16:9), 40 % less "
-                              "work.")
+        "rect", description="rect: the frame's aspect (640x384 for 16:9), 40 % less work than square, the same "
+                            "boxes; square: a 640x640 input.")
     skip_unchanged: bool = Field(False, description="Reuse the last detections on frames where nothing changed in "
                                                     "or above the zones.")
     reconfirm_every: Seconds = Field(5.0, gt=0, description="With skip_unchanged, run the detector at least this "
