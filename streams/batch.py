@@ -177,7 +177,7 @@ def _drive(camera, pipeline, source, detector, workers, gate, report, recorder, 
         for frame, detections in detected:
             report.events += pipeline.step(frame, detections, report.seconds)
             if rate is not None:
-                next_analysis(rate, pipeline, frame.t, frame.image)
+                next_analysis(rate, pipeline, frame)
                 source.skip.decided(frame.t)
             report.frames += 1
             report.media_seconds = frame.t

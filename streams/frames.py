@@ -23,12 +23,20 @@ class Frame:
         t: seconds since the start of the source, from presentation timestamps (never a frame count).
         index: position of this frame among the frames the source yielded.
         origin: wall-clock time at ``t == 0`` where known (live streams, or files given a start time).
+        native: the pixels as decoded when ``image`` was scaled to the camera's ``frame_size`` (a live sub-stream);
+            None when they are ``image``.
     """
 
     image: np.ndarray
     t: float
     index: int
     origin: datetime | None = None
+    native: np.ndarray | None = None
+
+    @property
+    def decoded(self) -> np.ndarray:
+        """The pixels as decoded (``native``, else ``image``): cheap checks need no scaled copy."""
+        return self.image if self.native is None else self.native
 
     @property
     def ts(self) -> datetime | None:

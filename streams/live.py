@@ -179,17 +179,24 @@ class LiveSource:
     def running(self) -> bool:
         return self._thread is not None and self._thread.is_alive()
 
-    def latest(self, after: int = -1) -> Frame | None:
-        """The freshest frame if it is newer than frame index ``after``, as BGR pixels (scaled to ``frame_size``)."""
+    def latest(self, after: int = -1, scaled: bool = True) -> Frame | None:
+        """The freshest frame if it is newer than frame index ``after``, as BGR pixels scaled to ``frame_size``
+        (``scaled=False``: as decoded; ``scale`` scales it later)."""
         with self._lock:
             slot = self._slot
         if slot is None or slot[0] <= after:
             return None
         index, t, decoded = slot
-        image = to_bgr(decoded)  # only frames someone takes pay for the conversion
-        if self.frame_size and (image.shape[1], image.shape[0]) != tuple(self.frame_size):
-            image = cv2.resize(image, tuple(self.frame_size), interpolation=cv2.INTER_LINEAR)
-        return Frame(image, t, index, self.clock.origin)
+        frame = Frame(to_bgr(decoded), t, index, self.clock.origin)  # only frames someone takes pay for it
+        return self.scale(frame) if scaled else frame
+
+    def scale(self, frame: Frame) -> Frame:
+        """``frame`` (as decoded) scaled to ``frame_size``, the main stream's pixels the zones are drawn in."""
+        image = frame.decoded
+        if not self.frame_size or (image.shape[1], image.shape[0]) == tuple(self.frame_size):
+            return frame
+        scaled = cv2.resize(image, tuple(self.frame_size), interpolation=cv2.INTER_LINEAR)
+        return Frame(scaled, frame.t, frame.index, frame.origin, native=image)
 
     # -- the reader thread ----------------------------------------------------------------------------------
 

@@ -351,7 +351,7 @@ class LiveRunner:
         cam.last_t = frame.t
         cam.count_timers()
         if cam.rate is not None:
-            cam.next_due = cam.slot + next_analysis(cam.rate, cam.pipeline, frame.t, frame.image) - frame.t
+            cam.next_due = cam.slot + next_analysis(cam.rate, cam.pipeline, frame) - frame.t
             cam.next_check = time.monotonic() + cam.rate.busy_period
 
     def _check_zones(self, cam: LiveCamera, frame: Frame) -> bool:

@@ -37,6 +37,7 @@ from collections.abc import Iterable, Iterator
 import numpy as np
 
 from detector.change import region_thumbnail, thumbnails_differ, watched_region
+from streams.frames import Frame
 from zones.config import CameraConfig
 
 GRID_SLACK = 1e-3  # as ``streams.frames.Sampler``: a frame this much before a grid point is on it
@@ -47,12 +48,14 @@ class AnalysisRate:
     """The busy/idle state of one camera and when its next frame is to be analysed (see the module docstring)."""
 
     def __init__(self, busy_fps: float, idle_fps: float, idle_after: float = 10.0,
-                 region: tuple[float, float, float, float] | None = None, on_grid: bool = True):
+                 region: tuple[float, float, float, float] | None = None, on_grid: bool = True,
+                 frame_size: tuple[int, int] | None = None):
         self.busy_period = 1.0 / busy_fps
         self.on_grid = on_grid  # batch: next times on the full rate's grid; live frames come when they come
         self.idle_period = max(1.0 / idle_fps, self.busy_period)
         self.idle_after = idle_after
-        self.region = region
+        self.region = region  # in the pixels of frame_size (the main stream's), else of the images given
+        self.frame_size = frame_size
         self.state = "busy"
         self.next_t = float("-inf")  # media time of the next analysis
         self.idle_frames = 0  # frames analysed while idle
@@ -72,8 +75,16 @@ class AnalysisRate:
         return self.idle_period if self.state == "idle" else self.busy_period
 
     def changed(self, image: np.ndarray) -> bool:
-        """The cheap check: did the watched region change against the last analysed frame?"""
-        return thumbnails_differ(region_thumbnail(image, self.region), self._reference)
+        """The cheap check: did the watched region change against the last analysed frame? ``image`` and the
+        analysed ones are given as decoded (``Frame.decoded``): a sub-stream's frame is not scaled up for it."""
+        return thumbnails_differ(self._thumbnail(image), self._reference)
+
+    def _thumbnail(self, image: np.ndarray) -> np.ndarray:
+        region = self.region
+        if region is not None and self.frame_size and (image.shape[1], image.shape[0]) != tuple(self.frame_size):
+            sx, sy = image.shape[1] / self.frame_size[0], image.shape[0] / self.frame_size[1]
+            region = (region[0] * sx, region[1] * sy, region[2] * sx, region[3] * sy)
+        return region_thumbnail(image, region)
 
     def wants(self, t: float) -> bool:
         """Is the frame at ``t`` to be analysed (not one skipped while idle)?"""
@@ -83,7 +94,7 @@ class AnalysisRate:
         """Take the verdict on the frame just analysed at media time ``t``: ``confirmed`` says every resting object
         was confirmed on it (and the view is fine), ``deadline`` is the next dwell timer's due time. Returns the
         media time of the next analysis (also ``next_t``)."""
-        thumb = region_thumbnail(image, self.region)
+        thumb = self._thumbnail(image)
         changed = thumbnails_differ(thumb, self._reference)
         self._reference = thumb
         if self.state == "idle":
@@ -113,15 +124,15 @@ def camera_rate(camera: CameraConfig, rest_window: float, on_grid: bool = True) 
         return None
     region = watched_region([z.polygon for z in camera.zones if z.type != "ignore" and z.polygon is not None])
     idle_after = max(camera.detect.idle_after, rest_window + 1.0 / camera.analysis_fps)
-    return AnalysisRate(camera.analysis_fps, idle_fps, idle_after, region, on_grid)
+    return AnalysisRate(camera.analysis_fps, idle_fps, idle_after, region, on_grid, camera.frame_size)
 
 
-def next_analysis(rate: AnalysisRate, pipeline, t: float, image: np.ndarray) -> float:
-    """Give ``rate`` the verdict on the frame at ``t`` that ``pipeline`` (``streams.pipeline.CameraPipeline``) just
+def next_analysis(rate: AnalysisRate, pipeline, frame: Frame) -> float:
+    """Give ``rate`` the verdict on the ``frame`` that ``pipeline`` (``streams.pipeline.CameraPipeline``) just
     analysed; returns the media time of the next analysis. The view check's periodic feature match follows the rate:
     every ``view_check_every`` worth of analysed frames (while idle, ``idle_fps`` times less often in seconds). A
     changed view still gets a match on the frame it is seen on (its thumbnail pre-check), and makes the camera busy."""
-    next_t = rate.analysed(t, image, *verdict(pipeline, t, rate.recent))
+    next_t = rate.analysed(frame.t, frame.decoded, *verdict(pipeline, frame.t, rate.recent))
     if pipeline.view is not None:
         pipeline.view.every = pipeline.camera.detect.view_check_every * rate.period / rate.busy_period
     return next_t
@@ -159,13 +170,13 @@ def changed_idle(cameras: list, now: float, room: int) -> list[tuple]:
                 or now < cam.next_check:
             continue
         cam.next_check = now + cam.rate.busy_period
-        frame = cam.source.latest(max(cam.last_index, cam.checked_index))
+        frame = cam.source.latest(max(cam.last_index, cam.checked_index), scaled=False)
         if frame is None:
             continue
         cam.checked_index = frame.index
-        if cam.rate.changed(frame.image):
+        if cam.rate.changed(frame.decoded):
             cam.last_index, cam.slot, cam.next_due = frame.index, now, now + cam.rate.busy_period
-            changed.append((cam, frame))
+            changed.append((cam, cam.source.scale(frame)))
     return changed
 
 

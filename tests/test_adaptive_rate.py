@@ -21,6 +21,7 @@ import pytest
 from detector.detections import Detections
 from events.store import EventStore
 from streams.batch import process_recorded
+from streams.frames import Frame
 from streams.live_runner import LiveRunner
 from streams.rate import AnalysisRate, SkipAhead
 from streams.state import StateStore
@@ -250,11 +251,41 @@ def test_the_view_check_matches_features_as_often_per_analysed_frame_while_idle(
                                stages={}, camera=SimpleNamespace(detect=SimpleNamespace(view_check_every=5.0)))
     rate = AnalysisRate(busy_fps=1.0, idle_fps=0.2, idle_after=3.0)
     for t in range(3):
-        next_analysis(rate, pipeline, float(t), STILL)
+        next_analysis(rate, pipeline, Frame(STILL, float(t), t))
         assert rate.state == "busy" and pipeline.view.every == 5.0
-    assert next_analysis(rate, pipeline, 3.0, STILL) == 8.0
+    assert next_analysis(rate, pipeline, Frame(STILL, 3.0, 3)) == 8.0
     assert rate.state == "idle" and pipeline.view.every == 25.0  # every fifth idle frame, as every fifth busy one
     moved = STILL.copy()
     moved[60:120, 100:160] = 200
-    next_analysis(rate, pipeline, 8.0, moved)
+    next_analysis(rate, pipeline, Frame(moved, 8.0, 4))
     assert rate.state == "busy" and pipeline.view.every == 5.0
+
+
+def test_a_sub_streams_frames_are_checked_as_decoded_with_the_zones_region_scaled_down():
+    # zones drawn on a 1920x1080 main stream, frames from a 640x360 sub-stream: the watched region (the zone's box,
+    # raised by its height) is found in the sub-stream's pixels, and the frames are never scaled up for the check
+    region = (0.0, 500.0, 1920.0, 1080.0)
+    rate = AnalysisRate(busy_fps=1.0, idle_fps=0.2, idle_after=2.0, region=region, frame_size=(1920, 1080))
+    small = np.full((360, 640, 3), 90, np.uint8)
+    for t in range(4):
+        rate.analysed(float(t), small, confirmed=True)
+    assert rate.state == "idle" and not rate.changed(small)
+    above = small.copy()
+    above[20:100, 300:380] = 220  # above the watched region (y < 500 / 3)
+    assert not rate.changed(above)
+    inside = small.copy()
+    inside[250:320, 300:380] = 220
+    assert rate.changed(inside)
+
+
+def test_cells_changed_are_the_8x8_block_means_of_the_difference():
+    from detector.change import CELL_CHANGE, CELL_PX, thumbnails_differ
+
+    rng = np.random.default_rng(5)
+    reference = rng.uniform(0, 255, (44, 83, 3)).astype(np.float32)
+    for _ in range(50):
+        thumb = reference + rng.normal(0, 4, reference.shape).astype(np.float32)
+        y, x = rng.integers(0, 5), rng.integers(0, 10)
+        thumb[y * CELL_PX:(y + 1) * CELL_PX, x * CELL_PX:(x + 1) * CELL_PX] += rng.uniform(0, 12)
+        blocks = np.abs(thumb - reference)[:40, :80].reshape(5, CELL_PX, 10, CELL_PX, 3).mean(axis=(1, 3))
+        assert thumbnails_differ(thumb, reference) == bool((blocks > CELL_CHANGE).any())

@@ -292,7 +292,7 @@ def test_a_camera_bumped_while_the_adaptive_rate_is_idle_is_noticed_on_the_next_
         shift = (60.0, 20.0) if t >= 42.2 else (0.0, 0.0)  # bumped half-way through an idle period
         image = view_of(run.world, *shift)
         run.pipeline.step(Frame(image, t, index, None), detections([CAR.moved(*shift)]))
-        next_analysis(rate, run.pipeline, t, image)
+        next_analysis(rate, run.pipeline, Frame(image, t, index))
         states[t] = (run.pipeline.view_state, rate.state, run.pipeline.view.every)
     idle = [t for t, (_, state, _) in states.items() if state == "idle" and t < 42.2]
     # analysed at 2 fps, features are matched every 10th frame (view_check_every 5 s); idle at 0.1 fps, the same
