@@ -16,7 +16,7 @@ import importlib.util
 import json
 import logging
 import os
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from datetime import datetime
 from pathlib import Path
 
@@ -263,14 +263,18 @@ def capacity(console: Console, args, footage: dict[str, Footage], calibration, w
 
 
 def estimate(report: dict, setting: Setting, kind: str, keyframes: bool) -> int:
-    """A first camera count to try: the cores a camera costs (inference and decoding) into 80 % of the machine."""
-    rate = next((r["fps_workers"] for r in report.get("inference", []) if r["setting"] == setting.name), None)
-    decode = next((d["cpu_share"] for d in report.get("decode", []) if d["footage"] == kind
+    """A first camera count to try: the cores a camera costs (inference and decoding) into 80 % of the machine. An
+    adaptive setting infers as its fixed-rate twin, on the quiet street at its idle rate."""
+    fixed = replace(setting, name="", label="", idle_fps=None)
+    twin = next((s.name for s in BY_NAME.values() if replace(s, name="", label="") == fixed), setting.name)
+    rate = next((r["fps_workers"] for r in report.get("inference", []) if r["setting"] == twin), None)
+    decode = next((d["cpu_share"] for d in report.get("decode", []) if d["footage"] == base_kind(kind)
                    and d["keyframes_only"] == keyframes), 0.0)
     if not rate:
         return 1
+    analysed = setting.idle_fps if setting.idle_fps and kind.endswith(QUIET) else 1.0  # frames/s per camera
     cores = os.cpu_count() or 1
-    return max(1, int(0.8 * cores / (cores / rate + decode)))
+    return max(1, int(0.8 * cores / (cores / rate * analysed + decode)))
 
 
 def cluster_overhead(console: Console, args, footage: Footage, work: Path) -> list[dict]:

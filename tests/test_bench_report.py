@@ -125,6 +125,9 @@ def test_the_capacity_search_starts_from_the_estimate():
     # 2 cores, 48 frames/s for the setting, 0.3 % of a core to decode a camera: 80 % of the machine is 35 cameras
     assert estimate(REPORT, BY_NAME["int8-640"], "360p", True) == 35
     assert estimate(REPORT, BY_NAME["rect-320"], "360p", True) == 1  # not measured: start from one
+    # the adaptive twin infers as INT8 640 rect does: as many on the busy street, at 0.2 fps on the quiet one
+    assert estimate(REPORT, BY_NAME["int8-640-adaptive"], "360p", True) == 35
+    assert estimate(REPORT, BY_NAME["int8-640-adaptive"], "360p-quiet", True) == 141  # 1.6 / (2 / 48 * 0.2 + 0.003)
     assert {s for _, _, s in SERIES.values()} <= set(BY_NAME)  # what capacity() looks each series up in
 
 
