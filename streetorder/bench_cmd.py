@@ -219,7 +219,7 @@ def inference(footage: dict[str, Footage], calibration, args, work: Path) -> lis
     return runs
 
 
-def labelled(runs: list[dict]) -> list[dict]:
+def relabelled(runs: list[dict]) -> list[dict]:
     """Saved accuracy runs with today's label of their setting (a run saved before the defaults changed says
     "(default)" of another one)."""
     return [r | {"label": BY_NAME[r["setting"]].label} if r["setting"] in BY_NAME else r for r in runs]
@@ -345,7 +345,7 @@ def measure_accuracy(args: argparse.Namespace, console: Console) -> int:
             saved[name]["events"] = previous["events"]
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(list(saved.values()), indent=1) + "\n", encoding="utf-8")  # after each setting
-    show(console, "Accuracy cost of each setting", perf_report.accuracy_rows(labelled(list(saved.values()))))
+    show(console, "Accuracy cost of each setting", perf_report.accuracy_rows(relabelled(list(saved.values()))))
     console.print(f"figures: {path}", highlight=False)
     return 0
 
@@ -366,7 +366,7 @@ def write_doc(args: argparse.Namespace, console: Console) -> int:
         console.print(f"[red]error:[/red] {speed}: no figures yet; run `streetorder bench` first", highlight=False)
         return 2
     report = json.loads(speed.read_text())
-    runs = labelled(json.loads(accuracy.read_text())) if accuracy.is_file() else []
+    runs = relabelled(json.loads(accuracy.read_text())) if accuracy.is_file() else []
     intro, notes = (PERF / "intro.md"), (PERF / "notes.md")
     doc = perf_report.write_doc(args.doc, report, runs, intro.read_text() if intro.is_file() else "# Performance",
                                 notes.read_text() if notes.is_file() else "")
