@@ -2,13 +2,15 @@
 
 A camera is *busy* (analysed at ``analysis_fps``) until nothing changed in or near its zones (the change gate's
 thumbnail of the watched region, against the last analysed frame) for ``idle_after`` seconds and every resting
-object was confirmed recently (``AnalysisRate.recent``); then it is *idle* and analysed every ``1 / idle_fps`` seconds,
-never later than the next dwell timer's warn or escalation (so those come on the frame they would come on at the
-full rate). An analysed frame that changed, a resting object not confirmed, or a view that is not ``ok`` makes it
-busy again at once.
+object a dwell timer watches was confirmed recently (``AnalysisRate.recent``); then it is *idle* and analysed every
+``1 / idle_fps`` seconds, never later than the next dwell timer's warn or escalation (so those come on the frame they
+would come on at the full rate). An analysed frame that changed, a watched object not confirmed, or a view that is
+not ``ok`` makes it busy again at once. While idle, the view check matches features as rarely per analysed frame as
+at the full rate (a bump still shows in its thumbnail pre-check on the next analysed frame).
 
 The cheap check between analyses differs by mode. Live (``streams.live_runner``): the freshest frame's thumbnail
-is compared every full-rate period, and a change makes the camera due at once. Batch (``streams.batch``): frames
+is compared every full-rate period, on the frame as decoded (a sub-stream's, not scaled up to the main stream's
+size), and a change makes the camera due at once. Batch (``streams.batch``): frames
 between idle analyses are not decoded at all (``SkipAhead``: their packets are dropped, decoding resumes at a key
 frame just before the next analysis), so a car arriving while idle is seen at the next idle analysis, within one
 idle period.
