@@ -27,8 +27,8 @@ from evaluation.score_detections import LabelledImage, score_detector
 from evaluation.score_events import score_events
 from models.registry import rect_shape
 from streams.batch import process_recorded
+from streams.detectors import DetectorCache
 from streams.files import sample_evenly
-from streetorder.process_cmd import DetectorCache
 from zones.config import load_config
 
 # the files whose changes change the events; their digest is saved with every accuracy figure

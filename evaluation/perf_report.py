@@ -84,7 +84,7 @@ def capacity_rows(series: list[dict], naive_cameras: float | None) -> tuple[list
         cpu = f"{sorted(r['cpu_cores'] for r in at)[len(at) // 2]:.2f}" if at else "-"
         ms = f"{sorted(r['detector_ms'] for r in at)[len(at) // 2]:.0f}" if at else "-"
         ratio = f"{best / naive_cameras:.0f}x" if naive_cameras else "-"
-        source = s["source"] + (", quiet street" if s["kind"].endswith(QUIET) else "")
+        source = s["source"] + (", quiet street" if s.get("kind", "").endswith(QUIET) else "")
         rows.append([source, s["decoded"], s["setting"], str(best), cpu, ms, ratio, *_memory(at, baseline)])
     return header, rows
 

@@ -55,7 +55,7 @@ from evaluation.bench_speed import (
     stage_costs,
 )
 from models.registry import DEFAULT_MODEL, cache_dir
-from streetorder.process_cmd import DetectorCache
+from streams.detectors import DetectorCache
 from zones.schedule import parse_duration
 
 ROOT = Path(__file__).resolve().parents[1]

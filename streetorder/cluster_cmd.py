@@ -29,7 +29,7 @@ def add_cluster_arguments(parser: argparse.ArgumentParser) -> None:
 
 def detector_factory(args: argparse.Namespace) -> functools.partial:
     """What each detector actor or task builds its detectors with: one core each."""
-    from streetorder.process_cmd import DetectorCache  # process_cmd imports this module
+    from streams.detectors import DetectorCache
     return functools.partial(DetectorCache, model=args.model, backend=args.backend, workers=2)
 
 

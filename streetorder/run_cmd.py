@@ -17,11 +17,12 @@ from events.database import is_server
 from events.record import Event
 from events.sender import stop_senders
 from events.store import EventStore
+from streams.detectors import DetectorCache
 from streams.health import HealthServer, add_sink_metrics, sinks_health
 from streams.live_runner import LiveRunner
 from streams.state import StateStore
 from streetorder.cluster_cmd import add_cluster_arguments, cluster_runner, print_cluster
-from streetorder.process_cmd import DetectorCache, default_workers, output_folder, worker_count
+from streetorder.process_cmd import default_workers, output_folder, worker_count
 from streetorder.sinks_cmd import notify_all, open_senders
 from zones.config import ConfigError, is_file_source, load_config
 from zones.schedule import parse_duration

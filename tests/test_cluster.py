@@ -20,10 +20,10 @@ import yaml
 
 from detector.load import load_detector
 from events.store import EventStore, read_jsonl
+from streams.detectors import DetectorCache
 from streams.live_runner import LiveRunner
 from streams.ray_setup import LOOPBACK, apply_environment, connect, node_settings, ray_environment, start_command
 from streams.state import StateStore
-from streetorder.process_cmd import DetectorCache
 from tests.conftest import ROOT, shared_clip
 from zones.config import load_config
 

@@ -37,10 +37,11 @@ LAYERS: dict[str, frozenset[str]] = {  # what each package may import of ours, b
 }
 OURS = frozenset(LAYERS) | {"tests"}
 # streams/ modules that compose the stages (one camera's pipeline, the batch and live drivers, the state kept for
-# restarts, the health surface, decoding ahead of detector workers, a PTZ camera's stages per preset). Every other
-# module of streams/ is a source.
+# restarts, the health surface, decoding ahead of detector workers, a PTZ camera's stages per preset, the cameras'
+# detectors). Every other module of streams/ is a source.
 STREAM_COMPOSITION = frozenset({"pipeline", "batch", "live_runner", "state", "health", "overlap", "config_rules",
-                                "patrol", "view_stages", "segment_workers", "cluster_live", "cluster_batch", "rate"})
+                                "patrol", "view_stages", "segment_workers", "cluster_live", "cluster_batch", "rate",
+                                "detectors"})
 STREAM_SOURCE_LAYER = LEAVES
 
 

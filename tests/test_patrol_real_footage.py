@@ -32,7 +32,10 @@ def write_walk(tmp_path, clip) -> None:
     (tmp_path / "walk.csv").write_text("\n".join(rows) + "\n")
     d = 0.0006  # a monitored area of about 110 x 80 m around the walk
     area = [[LON - d, LAT - d / 2], [LON + d, LAT - d / 2], [LON + d, LAT + d], [LON - d, LAT + d]]
+    # the shop-front bicycle scores 0.18 to 0.49, around the default 0.25: the last decimal (rect or square
+    # letterbox, +-0.01) decided whether the tracker held it in the first seconds; the test is about where it lies
     (tmp_path / "walk.yaml").write_text(f"""analysis_fps: 5
+detect: {{confidence: 0.15}}
 cameras:
   - id: tokyo-walk
     kind: vehicle

@@ -12,7 +12,7 @@ from detector.boxes import box_iou
 from detector.detections import Detections
 from detector.load import load_detector
 from detector.zone_crop import ZoneCrop, crop_region, zone_polygons
-from streetorder.process_cmd import DetectorCache
+from streams.detectors import DetectorCache
 from tests.conftest import shared_clip
 from tests.replay import SIDEWALK, camera_config
 from tests.test_camera_moves import Run
