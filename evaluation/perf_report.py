@@ -102,9 +102,18 @@ def _memory(runs: list[dict], baseline: float | None) -> list[str]:
     if not runs or baseline is None:
         return ["-", "-"]
     run = runs[len(runs) // 2]
-    per_camera = (run["rss_mb"] - run["rss_baseline_mb"]) / max(run["cameras"], 1)
-    total = baseline + MEMORY_TARGET[0] * per_camera
-    return [f"{per_camera:.1f}", f"{'yes' if total <= MEMORY_TARGET[1] * 1024 else 'no'} ({total / 1024:.1f} GiB)"]
+    total = _memory_for_target(run, baseline)
+    return [f"{_mb_per_camera(run):.1f}",
+            f"{'yes' if total <= MEMORY_TARGET[1] * 1024 else 'no'} ({total / 1024:.1f} GiB)"]
+
+
+def _mb_per_camera(run: dict) -> float:
+    return (run["rss_mb"] - run["rss_baseline_mb"]) / max(run["cameras"], 1)
+
+
+def _memory_for_target(run: dict, baseline: float) -> float:
+    """MiB that ``MEMORY_TARGET``'s cameras would hold at ``run``'s memory per camera, beside ``baseline``."""
+    return baseline + MEMORY_TARGET[0] * _mb_per_camera(run)
 
 
 def batch_rows(runs: list[dict]) -> tuple[list[str], list[list[str]]]:
@@ -140,7 +149,7 @@ def targets(report: dict) -> list[list[str]]:
     on the busy and on the quiet street apart (a real street spends its hours between the two), memory, batch."""
     rows = []
     naive = (report.get("naive") or {}).get("cameras")
-    subs = [s for s in report.get("capacity", []) if s["kind"].startswith("360p")]
+    subs = [s for s in report.get("capacity", []) if s.get("kind", "").startswith("360p")]
     for street, quiet in (("busy street", False), ("quiet street", True)):
         for which, asked, default in (("best setting", BEST_RATIO_TARGET, False),
                                       ("default settings", DEFAULT_RATIO_TARGET, True)):
@@ -157,8 +166,7 @@ def targets(report: dict) -> list[list[str]]:
     if memory:
         cameras, gib = MEMORY_TARGET
         run = max(memory, key=lambda r: r["cameras"])  # the cameras' memory from the largest run (``_baseline``)
-        total = _baseline(report["capacity"]) + cameras * (run["rss_mb"] - run["rss_baseline_mb"]) / max(
-            run["cameras"], 1)
+        total = _memory_for_target(run, _baseline(report["capacity"]))
         rows.append([f"memory, {cameras} cameras", f"<= {gib:g} GiB", f"{total / 1024:.1f} GiB (from "
                      f"{run['cameras']} cameras)", "met" if total <= gib * 1024 else "missed"])
     for street, quiet in (("busy street", False), ("quiet street", True)):

@@ -1,6 +1,7 @@
 """The per-frame Python work around inference in the live loop, for one 640x360 sub-stream key frame (the bench's
 footage, the camera's ``frame_size`` 1920x1080 as `streetorder bench` configures it): ms per stage, and the share
-of a core it costs at 150 cameras analysed once a second.
+of a core it costs at 150 cameras analysed once a second; and an idle camera's once-a-second check of the adaptive
+rate (``detect.idle_fps``), on the frame as decoded and on it scaled up to the main stream's size.
 
     STREETORDER_MODEL_PATH=../shared/models python scripts/frame_overhead.py [--frames 30]
 
@@ -18,12 +19,14 @@ import av
 import cv2
 import numpy as np
 
+from detector.change import watched_region
 from detector.load import load_detector
 from detector.tracking import Tracker
 from detector.view_watch import ViewWatch
-from evaluation.bench import make_footage
+from evaluation.bench import SIDEWALK, make_footage
 from models.registry import cache_dir
 from streams.files import to_bgr
+from streams.rate import AnalysisRate
 
 CLIP = Path(__file__).resolve().parents[2] / "shared" / "data" / "clips" / "pedestrian_street_1080p.mp4"
 MAIN = (1920, 1080)
@@ -58,10 +61,20 @@ def main() -> None:
         return result
 
     tracker, view_main, view_sub = Tracker(1.0), ViewWatch(), ViewWatch()
+    # an idle camera's once-a-second check (streams.rate), on the frame as decoded and on it scaled up
+    region = watched_region([SIDEWALK])
+    idle_sub = AnalysisRate(1.0, 0.2, region=region, frame_size=MAIN)
+    idle_main = AnalysisRate(1.0, 0.2, region=region)
     for index, frame in enumerate(frames):
         small = timed("colour conversion (360p)", lambda frame=frame: to_bgr(frame))
         image = timed("scale to frame_size (360p -> 1080p)",
                       lambda small=small: cv2.resize(small, MAIN, interpolation=cv2.INTER_LINEAR))
+        if index == 0:
+            idle_sub.analysed(0.0, small, confirmed=True)
+            idle_main.analysed(0.0, image, confirmed=True)
+        timed("idle check (as decoded, 360p)", lambda small=small: idle_sub.changed(small))
+        timed("idle check (scaled to 1080p, + the scaling)", lambda small=small: idle_main.changed(
+            cv2.resize(small, MAIN, interpolation=cv2.INTER_LINEAR)))
         blob, scale, pad = timed("letterbox + blob (from 1080p)", lambda image=image: detector.preprocess(image))
         timed("letterbox + blob (from 360p)", lambda small=small: detector.preprocess(small))
         output = detector.infer(blob)
