@@ -1,11 +1,12 @@
 """The multi-camera live loop (``streetorder run``): many cameras, one shared detector, until stopped.
 
 Each camera has a reader thread (``streams.live.LiveSource``) keeping its freshest frame. The loop picks the cameras
-whose next analysis time has come and that have a new frame, most overdue first, runs the detector on them side by
-side (``workers`` threads, one core each), then each camera's own stages (``CameraPipeline.step``: tracker,
-resting memory, zone rules, dwell timers, events). A camera with nothing new (offline, slow) is simply not
-picked, so it never delays the others. Analysis slots missed because the detector fell behind are counted as
-dropped frames.
+whose next analysis time has come and that have a new frame, most overdue first, and hands them to ``workers``
+threads (one core each): each scales its frame to the main stream's size, runs the shared detector and the camera's
+own stages up to the dwell timers (``CameraPipeline.observe``: view check, tracker, resting memory, zone rules),
+side by side. The loop's thread then records their events in turn (``CameraPipeline.record``: plates, evidence,
+the store, events.jsonl, sinks). A camera with nothing new (offline, slow) is simply not picked, so it never delays
+the others. Analysis slots missed because the detector fell behind are counted as dropped frames.
 
 State (timelines, resting objects, timers, held photos) is saved every ``live.save_every`` seconds and on shutdown
 (``streams.state``); events are written to the store and ``events.jsonl`` as they happen, before they are announced.
@@ -37,7 +38,7 @@ from events.store import EventStore, JsonlWriter
 from streams.frames import Frame
 from streams.health import CameraCounters, LiveMetrics
 from streams.live import Backoff, CameraStatus, LiveClock, LiveSource
-from streams.pipeline import CameraPipeline, change_gate
+from streams.pipeline import CameraPipeline, Observed, change_gate
 from streams.rate import AnalysisRate, camera_rate, changed_idle, next_analysis
 from streams.state import StateStore, capture, resume
 from zones.config import CameraConfig, Config, ConfigError, is_file_source
@@ -294,7 +295,7 @@ class LiveRunner:
         due = sorted((c for c in self.cameras if c.error is None and c.next_due <= now), key=lambda c: c.next_due)
         batch = []
         for cam in due:
-            frame = cam.source.latest(cam.last_index)
+            frame = cam.source.latest(cam.last_index, scaled=False)  # scaled on the worker thread
             if frame is None:
                 cam.next_due = now  # waiting on the camera is not analysis falling behind
                 continue
@@ -318,41 +319,50 @@ class LiveRunner:
         return min([0.5, *upcoming]) if upcoming else 0.5
 
     def _analyse(self, batch: list[tuple[LiveCamera, Frame]]) -> None:
-        """Detect the batch's frames on the worker threads side by side, then run each camera's stages in turn."""
-        pending = []
-        for cam, frame in batch:
-            unchanged = cam.gate is not None and not cam.gate.needs_inference(frame.image, frame.t)
-            if unchanged and cam.last_detections is not None:
-                pending.append((cam, frame, None))  # nothing changed: the last detections still hold
-            else:
-                pending.append((cam, frame, self._pool.submit(_timed_detect, cam.detector, frame.image)))
-        for cam, frame, future in pending:
-            if future is None:
-                self._step(cam, frame, cam.last_detections)
+        """Each frame's detector and stages up to the dwell timers on the worker threads side by side (one camera's
+        work touches only its own state), then its events in this thread, in the batch's order (the store,
+        events.jsonl and the sinks are this thread's)."""
+        observing = [(cam, self._pool.submit(self._observe, cam, frame)) for cam, frame in batch]
+        for cam, future in observing:
+            observed = future.result()
+            if observed is None:
                 continue
             try:
-                detections, seconds = future.result()
+                cam.pipeline.record(observed)
+            except Exception:  # one bad frame must not stop the camera
+                log.exception("camera %s: recording the frame at t=%.1f s failed", cam.camera.id, observed.frame.t)
+                continue
+            frame = observed.frame
+            cam.frames_analysed += 1
+            cam.last_t = frame.t
+            cam.count_timers()
+            if cam.rate is not None:
+                cam.next_due = cam.slot + next_analysis(cam.rate, cam.pipeline, frame) - frame.t
+                cam.next_check = time.monotonic() + cam.rate.busy_period
+
+    def _observe(self, cam: LiveCamera, frame: Frame) -> Observed | None:
+        """On a worker thread: the frame scaled to the main stream's size, detected (unless the change gate says
+        nothing changed) and observed by the camera's stages; None when it is lost (logged)."""
+        frame = cam.source.scale(frame)
+        if not cam.checked and not self._check_zones(cam, frame):
+            return None
+        unchanged = cam.gate is not None and not cam.gate.needs_inference(frame.image, frame.t)
+        if unchanged and cam.last_detections is not None:
+            detections = cam.last_detections  # nothing changed: the last detections still hold
+        else:
+            try:
+                start = time.perf_counter()
+                detections = cam.detector.detect(frame.image)
             except Exception:  # a detector failure loses this frame, not the run
                 log.exception("detector %s failed on camera %s", cam.model, cam.camera.id)
-                continue
-            self.metrics.inference.labels(cam.model).observe(seconds)
+                return None
+            self.metrics.inference.labels(cam.model).observe(time.perf_counter() - start)
             cam.last_detections = detections
-            self._step(cam, frame, detections)
-
-    def _step(self, cam: LiveCamera, frame: Frame, detections: Detections) -> None:
-        if not cam.checked and not self._check_zones(cam, frame):
-            return
         try:
-            cam.pipeline.step(frame, detections)
+            return cam.pipeline.observe(frame, detections)
         except Exception:  # one bad frame must not stop the camera
             log.exception("camera %s: analysing the frame at t=%.1f s failed", cam.camera.id, frame.t)
-            return
-        cam.frames_analysed += 1
-        cam.last_t = frame.t
-        cam.count_timers()
-        if cam.rate is not None:
-            cam.next_due = cam.slot + next_analysis(cam.rate, cam.pipeline, frame) - frame.t
-            cam.next_check = time.monotonic() + cam.rate.busy_period
+            return None
 
     def _check_zones(self, cam: LiveCamera, frame: Frame) -> bool:
         """On the first frame: every zone must lie in the frame, else the camera stops with one sentence."""
@@ -385,12 +395,6 @@ def daily_purge(config: Config, store: EventStore) -> DailyPurge | None:
     if retention is None or store.path == ":memory:":
         return None
     return DailyPurge(lambda: Purge(store.path, retention))
-
-
-def _timed_detect(detector: Detector, image) -> tuple[Detections, float]:
-    start = time.perf_counter()
-    detections = detector.detect(image)
-    return detections, time.perf_counter() - start
 
 
 def _round(value: float | None) -> float | None:

@@ -12,13 +12,16 @@ does: nothing is warned or cleared, absence clocks stop; after ``resting.max_gap
 as after an outage (warned ones are cleared at their last sighting). A PTZ camera has one memory and zone monitor
 per preset (``streams.view_stages``): those of the preset it shows see the frames, the others wait the same way.
 
-``streams.batch`` drives it over recorded files, ``streams.live_runner`` over live cameras.
+``CameraPipeline.step`` is ``observe`` (every stage up to the dwell timers: this camera's own state only) then
+``record`` (plates, evidence, the store, events.jsonl, sinks). ``streams.batch`` drives it over recorded files;
+``streams.live_runner`` over live cameras, observing on its worker threads and recording in its loop's thread.
 """
 
 from __future__ import annotations
 
 import logging
 import time
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -42,6 +45,16 @@ log = logging.getLogger(__name__)
 
 STAGES = ("decode", "detect", "view", "track", "rules", "events")
 REANCHOR_PX = 0.5  # a new homography moving the zones' corners less than this (median) is not worth applying
+
+
+@dataclass
+class Observed:
+    """One frame after ``CameraPipeline.observe``: what ``CameraPipeline.record`` needs to make its events."""
+
+    frame: Frame
+    tracked: Detections
+    active: list  # the shown view's resting objects in sight (drawn on the annotated video)
+    changes: list  # the dwell timers' changes (warn, clear, ...) to record
 
 
 class CameraPipeline:
@@ -99,7 +112,15 @@ class CameraPipeline:
         return None if self.view is None else ViewRecord.of(self.view.state, self.preset)
 
     def step(self, frame: Frame, detections: Detections, seconds: dict[str, float] | None = None) -> list[Event]:
+        """Run every stage on ``frame`` and its ``detections``; returns the events it made (``seconds``: adds each
+        stage's time to it)."""
         clock = StageClock(seconds)
+        return self.record(self.observe(frame, detections, clock), clock)
+
+    def observe(self, frame: Frame, detections: Detections, clock: StageClock | None = None) -> Observed:
+        """The stages up to the rules (view, ignore zones, tracker, resting memory, dwell timers). They touch only
+        this camera's state, so the live loop runs them on its worker threads; ``record`` makes the events."""
+        clock = clock or StageClock(None)
         shown = self.stages[self.shown] if self.view is None else self._follow_view(
             self.view.update(frame.image, detections.xyxy, frame.t), frame.image.shape, frame.t)
         clock.lap("view")
@@ -114,12 +135,18 @@ class CameraPipeline:
             changes += shown.monitor.update(resting, tracked, frame.t, frame.ts)
             active, shown.steady_t, shown.ended = resting.active, frame.t, False
         clock.lap("rules")
+        return Observed(frame, tracked, active, changes)
+
+    def record(self, observed: Observed, clock: StageClock | None = None) -> list[Event]:
+        """``observe``'s changes made events: plates read, evidence, the ladder, the store, events.jsonl, sinks."""
+        clock = clock or StageClock(None)
+        frame = observed.frame
         if self.plates is not None:
             self.plates.update(self.monitor.open_timers(), frame.image, frame.t)
-        events = self.recorder.record(changes, frame.image, frame.t, frame.origin, self.plates, self.ladder,
-                                      self.view_record)
+        events = self.recorder.record(observed.changes, frame.image, frame.t, frame.origin, self.plates,
+                                      self.ladder, self.view_record)
         if self.video is not None:
-            self.video.write(frame.image, frame.t, tracked, active, self.monitor.open_timers())
+            self.video.write(frame.image, frame.t, observed.tracked, observed.active, self.monitor.open_timers())
         clock.lap("events")
         return events
 

@@ -178,7 +178,7 @@ def changed_idle(cameras: list, now: float, room: int) -> list[tuple]:
         cam.checked_index = frame.index
         if cam.rate.changed(frame.decoded):
             cam.last_index, cam.slot, cam.next_due = frame.index, now, now + cam.rate.busy_period
-            changed.append((cam, cam.source.scale(frame)))
+            changed.append((cam, frame))  # as decoded: the analysis scales it
     return changed
 
 
