@@ -40,6 +40,9 @@ def test_two_cameras_are_observed_side_by_side_and_recorded_in_the_loop_thread(t
             return inner(result, clock)
 
         cam.pipeline.observe, cam.pipeline.record = observe, record
+    deadline = time.monotonic() + 30
+    while any(c.source.latest() is None for c in runner.cameras) and time.monotonic() < deadline:
+        time.sleep(0.02)  # both cameras due in the loop's first turn: else one runs a turn behind the other for good
     stop = threading.Event()
     loop = threading.Thread(target=runner.run, args=(stop,), name="the-loop")
     loop.start()
